@@ -1,0 +1,73 @@
+"""The producer API for the web app: validate, choose the key, produce, return the record id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from pydantic import ValidationError
+
+from stream_app import records
+from stream_app.tasks import resolve, topic_for
+
+
+class InvalidTaskArguments(ValueError):
+    """The arguments do not fit the task's record version: nothing was sent."""
+
+
+def build_record(
+    task: str,
+    args: dict[str, Any],
+    *,
+    version: int | None = None,
+    not_before: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[str, str, str | None, bytes]:
+    """(task name, record id, key, bytes) for `task` with `args`; raises InvalidTaskArguments."""
+    name = resolve(task)
+    spec = records.REGISTRY[name]
+    version = version or spec.newest
+    if version not in spec.versions:
+        raise InvalidTaskArguments(f"{name} has no record version {version} (newest: {spec.newest})")
+    try:
+        model = spec.versions[version].model_validate(args)
+    except ValidationError as exc:
+        raise InvalidTaskArguments(f"invalid arguments for {name} v{version}: {records.describe(exc)}") from None
+    newest = records.upcast(spec, version, model.model_dump(mode="json"))
+    record_id, value = records.encode(name, model, version=version, not_before=not_before, extra=extra)
+    return name, record_id, spec.key(newest), value
+
+
+class TaskProducer:
+    def __init__(self, bootstrap: str = "127.0.0.1:9092", *, topic_prefix: str = "", producer_id: str = "") -> None:
+        self._prefix = topic_prefix
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        self._extra = {"producer": producer_id} if producer_id else {}
+
+    async def __aenter__(self) -> TaskProducer:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        await self._producer.stop()
+
+    async def send(
+        self,
+        task: str,
+        *,
+        key: str | None = None,
+        version: int | None = None,
+        not_before: datetime | None = None,
+        **args: Any,
+    ) -> str:
+        """Validate and produce one record; returns its id. Raises InvalidTaskArguments first."""
+        name, record_id, default_key, value = build_record(
+            task, args, version=version, not_before=not_before, extra=self._extra
+        )
+        chosen = key if key is not None else default_key
+        await self._producer.send_and_wait(
+            topic_for(name, self._prefix), value, key=chosen.encode() if chosen else None
+        )
+        return record_id

@@ -1,0 +1,1 @@
+"""Operator commands: topics, replay, dead letters, status."""

@@ -1,0 +1,1 @@
+"""The per-record pipeline: decode, run in one transaction, commit, then ack (docs/pipeline.md)."""

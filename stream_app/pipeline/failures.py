@@ -1,0 +1,43 @@
+"""Sorting exceptions: our own infrastructure being down (pause) vs. anything else."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, NotLeaderForPartitionError
+from sqlalchemy import exc as sa_exc
+
+_INFRA_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,  # pool exhausted or unreachable
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
+    asyncpg.TooManyConnectionsError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    NotLeaderForPartitionError,
+)
+
+# Transaction conflicts: run the record again at once (a few times) rather than later.
+_CONFLICT_SQLSTATES = {"40001", "40P01"}
+
+
+def is_infrastructure_down(exc: BaseException) -> bool:
+    """True when PostgreSQL or Kafka is unreachable: the record must wait, not fail."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+            return True
+        return is_infrastructure_down(exc.orig) if exc.orig is not None else False
+    if isinstance(exc, _INFRA_TYPES):
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and is_infrastructure_down(cause)
+
+
+def is_conflict(exc: BaseException) -> bool:
+    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return getattr(orig, "sqlstate", None) in _CONFLICT_SQLSTATES
