@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     level = ns.loglevel.upper() if ns.command == "worker" else "WARNING"
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        return asyncio.run(ns.run(ns, get_settings()))
+        return int(asyncio.run(ns.run(ns, get_settings())))
     except SystemExit as exc:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)

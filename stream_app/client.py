@@ -50,7 +50,9 @@ class TaskProducer:
         await self._producer.start()
         return self
 
-    async def __aexit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    async def __aexit__(
+        self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+    ) -> None:
         await self._producer.stop()
 
     async def send(

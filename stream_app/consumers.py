@@ -9,7 +9,7 @@ never acked by faust itself: the dispatcher acks each one after its outcome is d
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -42,7 +42,7 @@ def build_app(task: str, settings: Settings, dispatcher: OrderedDispatcher, clos
     )
     topic = app.topic(topic_for(task, settings.topic_prefix), key_serializer="raw", value_serializer="raw")
 
-    async def consume(stream: faust.StreamT[Any]) -> None:
+    async def consume(stream: Any) -> None:  # a faust.Stream of raw bytes
         async for event in stream.noack().events():
             if closing.is_set():
                 await asyncio.Event().wait()  # shutting down: take nothing more (it stays unacked)
@@ -51,8 +51,9 @@ def build_app(task: str, settings: Settings, dispatcher: OrderedDispatcher, clos
 
     app.agent(topic, name=short_name(task))(consume)
 
-    @app.on_partitions_revoked.connect  # type: ignore[misc]
     async def on_revoked(sender: faust.App, revoked: set[Any], **_: Any) -> None:
         dispatcher.revoke((tp.topic, tp.partition) for tp in revoked)
+
+    app.on_partitions_revoked.connect(cast(Any, on_revoked))
 
     return app

@@ -21,10 +21,19 @@ from stream_app.models import Base
 from stream_app.storage import LocalStorage
 
 PG_ADMIN_DSN = os.environ.get("STREAM_APP_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
-TEST_DB = "stream_app_test"
+# One database per test session, so concurrent runs (a developer's and CI's) never collide.
+TEST_DB = f"stream_app_test_{os.getpid()}"
 TEST_DB_URL = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{TEST_DB}"
 KAFKA_BOOTSTRAP = os.environ.get("STREAM_APP_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 HOW_TO_START = "start them with `bash scripts/test.sh` (or scripts/pg-local.sh start; scripts/kafka-local.sh start)"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 async def _recreate_database() -> None:
@@ -40,11 +49,12 @@ async def _recreate_database() -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     """A fresh database migrated by the project's own Alembic migrations."""
     asyncio.run(_recreate_database())
     upgrade(TEST_DB_URL)
-    return TEST_DB_URL
+    yield TEST_DB_URL
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -37,5 +37,3 @@ class Delivery:
     offset: int
     key: bytes | None
     value: bytes
-
-

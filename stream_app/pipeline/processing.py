@@ -169,16 +169,14 @@ class RecordProcessor:
                 session, topic=delivery.topic, key=delivery.key, value=value, not_before=at, reason=reason
             )
 
-    async def _dead_letter(
-        self, delivery: Delivery, env: records.Envelope | None, reason: str, detail: str
-    ) -> Outcome:
+    async def _dead_letter(self, delivery: Delivery, env: records.Envelope | None, reason: str, detail: str) -> Outcome:
         attempt = env.attempt if env else 0
         headers = dead_letter_headers(delivery, task=self.task, reason=reason, detail=detail, attempt=attempt)
         await self._publisher.publish(self._dlq, delivery.value, key=delivery.key, headers=headers)
         return Outcome("dead_lettered", env.id if env else None, attempt, reason=f"{reason}: {detail}")
 
     def _log(self, delivery: Delivery, outcome: Outcome, seconds: float) -> None:
-        line = {
+        line: dict[str, Any] = {
             "task": self.task,
             "record_id": outcome.record_id,
             "partition": delivery.partition,

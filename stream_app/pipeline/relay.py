@@ -8,6 +8,7 @@ published again, which the consumer's ledger turns into a no-op (same record id)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy import delete, func, select
@@ -59,7 +60,5 @@ class OutboxRelay:
                 log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
                 backoff = min(backoff * 2, 10.0)
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-            except TimeoutError:
-                pass

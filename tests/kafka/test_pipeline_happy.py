@@ -66,7 +66,9 @@ async def test_same_record_twice_changes_nothing_the_second_time(
 ) -> None:
     topic = topic_for(TASK, settings.topic_prefix)
     rid = str(uuid.uuid4())
-    await produce_raw(settings.kafka_bootstrap, topic, [record(7, rid), record(7, rid), record(8)], keys=[b"7", b"7", b"8"])
+    await produce_raw(
+        settings.kafka_bootstrap, topic, [record(7, rid), record(7, rid), record(8)], keys=[b"7", b"7", b"8"]
+    )
     async with run_worker():
         await wait_until(lambda: _eq(count(engine, "SELECT count(*) FROM processed_records"), 2), what="2 ledger rows")
         await wait_until(lambda: _ge(committed_total(settings), 3), what="3 offsets committed")

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 def unique(prefix: str) -> str:
@@ -19,26 +20,28 @@ async def produce_raw(bootstrap: str, topic: str, values: list[bytes], keys: lis
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
     try:
-        futures = [
-            await producer.send(topic, value, key=(keys[i] if keys else None)) for i, value in enumerate(values)
-        ]
+        futures = [await producer.send(topic, value, key=(keys[i] if keys else None)) for i, value in enumerate(values)]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
 
 
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return sorted(p["partition"] for p in described["partitions"])
+    finally:
+        await admin.close()
+
+
 async def read_all(bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0) -> list[Any]:
     """Every message of `topic` from the start (no group), waiting until `expect` have arrived."""
+    parts = await partitions_of(bootstrap, topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        for _ in range(50):
-            if parts:
-                break
-            await consumer.topics()
-            await asyncio.sleep(0.1)
-            parts = consumer.partitions_for_topic(topic) or set()
         consumer.assign([TopicPartition(topic, p) for p in parts])
         await consumer.seek_to_beginning()
         out: list[Any] = []
@@ -53,6 +56,17 @@ async def read_all(bootstrap: str, topic: str, *, expect: int, timeout: float = 
         return out
     finally:
         await consumer.stop()
+
+
+async def group_members(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (response,) = await admin.describe_consumer_groups([group])
+        (described,) = response.groups
+        return len(described[5]) if described[2] == "Stable" else 0
+    finally:
+        await admin.close()
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:

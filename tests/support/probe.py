@@ -20,10 +20,12 @@ CREATE TABLE IF NOT EXISTS probe_runs (
     record_id text NOT NULL,
     repoid int NOT NULL,
     attempt int NOT NULL,
+    worker text NOT NULL DEFAULT '',
     at timestamptz NOT NULL DEFAULT clock_timestamp()
 )
 """
 SLEEP = float(os.environ.get("PROBE_SLEEP", "0"))
+WORKER = os.environ.get("PROBE_WORKER", "")
 TRANSIENT_UNTIL_ATTEMPT = 2  # repoid -1: fails transiently until this attempt
 PERMANENT_REPOID = -2
 
@@ -42,7 +44,7 @@ async def probe(ctx: TaskContext, args: FlushRepoV1) -> Result:
     if SLEEP:
         await asyncio.sleep(SLEEP)  # simulated provider I/O
     await ctx.session.execute(
-        text("INSERT INTO probe_runs (record_id, repoid, attempt) VALUES (:r, :k, :a)"),
-        {"r": ctx.record_id, "k": args.repoid, "a": ctx.attempt},
+        text("INSERT INTO probe_runs (record_id, repoid, attempt, worker) VALUES (:r, :k, :a, :w)"),
+        {"r": ctx.record_id, "k": args.repoid, "a": ctx.attempt, "w": WORKER},
     )
     return {"repoid": args.repoid}

@@ -83,9 +83,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("ownerid", name=op.f("pk_owners")),
-        sa.UniqueConstraint(
-            "service", "service_id", name=op.f("uq_owners_service_service_id")
-        ),
+        sa.UniqueConstraint("service", "service_id", name=op.f("uq_owners_service_service_id")),
     )
     op.create_table(
         "processed_records",
@@ -138,14 +136,10 @@ def upgrade() -> None:
             name=op.f("fk_repos_bot_owners"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["ownerid"], ["owners.ownerid"], name=op.f("fk_repos_ownerid_owners")
-        ),
+        sa.ForeignKeyConstraint(["ownerid"], ["owners.ownerid"], name=op.f("fk_repos_ownerid_owners")),
         sa.PrimaryKeyConstraint("repoid", name=op.f("pk_repos")),
         sa.UniqueConstraint("ownerid", "name", name=op.f("uq_repos_ownerid_name")),
-        sa.UniqueConstraint(
-            "ownerid", "service_id", name=op.f("uq_repos_ownerid_service_id")
-        ),
+        sa.UniqueConstraint("ownerid", "service_id", name=op.f("uq_repos_ownerid_service_id")),
     )
     op.create_index(op.f("ix_repos_ownerid"), "repos", ["ownerid"], unique=False)
     op.create_table(
@@ -161,9 +155,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["repoid"], ["repos.repoid"], name=op.f("fk_branches_repoid_repos")
-        ),
+        sa.ForeignKeyConstraint(["repoid"], ["repos.repoid"], name=op.f("fk_branches_repoid_repos")),
         sa.PrimaryKeyConstraint("repoid", "branch", name=op.f("pk_branches")),
     )
     op.create_table(
@@ -196,13 +188,9 @@ def upgrade() -> None:
             name=op.f("fk_commits_author_owners"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["repoid"], ["repos.repoid"], name=op.f("fk_commits_repoid_repos")
-        ),
+        sa.ForeignKeyConstraint(["repoid"], ["repos.repoid"], name=op.f("fk_commits_repoid_repos")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commits")),
-        sa.UniqueConstraint(
-            "repoid", "commitid", name=op.f("uq_commits_repoid_commitid")
-        ),
+        sa.UniqueConstraint("repoid", "commitid", name=op.f("uq_commits_repoid_commitid")),
     )
     op.create_table(
         "pulls",
@@ -231,9 +219,7 @@ def upgrade() -> None:
             name=op.f("fk_pulls_author_owners"),
             ondelete="SET NULL",
         ),
-        sa.ForeignKeyConstraint(
-            ["repoid"], ["repos.repoid"], name=op.f("fk_pulls_repoid_repos")
-        ),
+        sa.ForeignKeyConstraint(["repoid"], ["repos.repoid"], name=op.f("fk_pulls_repoid_repos")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pulls")),
         sa.UniqueConstraint("repoid", "pullid", name=op.f("uq_pulls_repoid_pullid")),
     )
@@ -276,9 +262,7 @@ def upgrade() -> None:
         sa.Column("storage_path", sa.Text(), nullable=False),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("error_code", sa.Text(), nullable=True),
-        sa.Column(
-            "error_params", postgresql.JSONB(astext_type=sa.Text()), nullable=True
-        ),
+        sa.Column("error_params", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("build_code", sa.Text(), nullable=True),
         sa.Column("build_url", sa.Text(), nullable=True),
         sa.Column("job_code", sa.Text(), nullable=True),
@@ -299,13 +283,9 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["commit_id"], ["commits.id"], name=op.f("fk_uploads_commit_id_commits")
-        ),
+        sa.ForeignKeyConstraint(["commit_id"], ["commits.id"], name=op.f("fk_uploads_commit_id_commits")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
-        sa.UniqueConstraint(
-            "commit_id", "external_id", name=op.f("uq_uploads_commit_id_external_id")
-        ),
+        sa.UniqueConstraint("commit_id", "external_id", name=op.f("uq_uploads_commit_id_external_id")),
     )
     # ### end Alembic commands ###
 
