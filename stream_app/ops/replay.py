@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
 
 from stream_app.db import make_engine, make_session_factory
 from stream_app.ops.kafka_admin import (
@@ -118,9 +119,18 @@ async def replay(settings: Settings, task_name: str, spec: ResetSpec, *, dry_run
         ranges = {p: (new, committed.get(p, begin[p])) for p, new in targets.items()}
         forgotten = await _forget(settings, topic, ranges, dry_run=dry_run)
         if not dry_run:
-            await a.consumer.commit({TopicPartition(topic, p): off for p, off in targets.items()})
+            await _commit(a, group, {TopicPartition(topic, p): off for p, off in targets.items()})
     resets = [PartitionReset(p, committed.get(p), targets[p]) for p in sorted(targets)]
     return ReplayReport(task, group, topic, resets, forgotten, dry_run)
+
+
+async def _commit(a: Assigned, group: str, offsets: dict[TopicPartition, int]) -> None:
+    try:
+        await a.consumer.commit(offsets)
+    except CommitFailedError:  # a worker joined after our check: Kafka refuses a non-member's commit
+        raise OpsError(
+            f"a worker joined consumer group {group} during the replay: offsets unchanged; stop it and retry"
+        ) from None
 
 
 async def _offsets_at(a: Assigned, spec: ResetSpec) -> dict[int, int | None]:

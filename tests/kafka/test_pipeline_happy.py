@@ -6,14 +6,13 @@ import json
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stream_app.settings import Settings
 from stream_app.tasks import group_for, topic_for
 from tests.kafka.conftest import WorkerFactory
-from tests.support.kafka import produce_raw, wait_until
+from tests.support.kafka import committed_offsets, produce_raw, wait_until
 from tests.support.probe import TASK
 
 pytestmark = [pytest.mark.kafka, pytest.mark.db]
@@ -36,13 +35,7 @@ async def count(engine: AsyncEngine, sql: str = "SELECT count(*) FROM probe_runs
 
 
 async def committed_total(settings: Settings) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group_for(TASK, settings.group_id))
-        return sum(o.offset for o in offsets.values() if o.offset > 0)
-    finally:
-        await admin.close()
+    return sum((await committed_offsets(settings.kafka_bootstrap, group_for(TASK, settings.group_id))).values())
 
 
 async def test_record_from_plain_client_is_applied_and_committed(

@@ -85,6 +85,23 @@ async def test_replay_refuses_while_the_worker_runs(
         assert await count(engine, "processed_records") == 2  # refused before touching the ledger
 
 
+async def test_a_worker_joining_after_the_check_makes_the_commit_fail_cleanly(
+    settings: Settings, engine: AsyncEngine, run_worker: WorkerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await produce_to(settings, {0: 1})
+
+    async def no_members(*_: object) -> int:
+        return 0  # as if the worker joined just after the check
+
+    monkeypatch.setattr("stream_app.ops.replay.active_members", no_members)
+    async with run_worker():
+        await wait_until(lambda: _is(count(engine, "probe_runs"), 1), what="1 probe run")
+        await wait_until(lambda: _is(_total(group_offsets(settings)), 1), what="1 offset committed")
+        with pytest.raises(OpsError, match=r"joined consumer group .* during the replay: offsets unchanged"):
+            await replay(settings, TASK, ResetSpec("earliest"))
+    assert await group_offsets(settings) == {0: 1}
+
+
 async def test_replay_to_earliest_runs_every_record_again(
     settings: Settings, engine: AsyncEngine, run_worker: WorkerFactory
 ) -> None:

@@ -69,6 +69,17 @@ async def group_members(bootstrap: str, group: str) -> int:
         await admin.close()
 
 
+async def committed_offsets(bootstrap: str, group: str) -> dict[int, int]:
+    """The group's committed offset per partition (what `kafka-consumer-groups --describe` shows)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+        return {tp.partition: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+    finally:
+        await admin.close()
+
+
 async def wait_until(check: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str = "condition") -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await check():
