@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Start or stop the local PostgreSQL and Kafka, and prepare the stream_app database.
+# Usage: scripts/services.sh start|stop
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+case "${1:-}" in
+  start)
+    bash scripts/pg-local.sh start
+    bash scripts/kafka-local.sh start
+    db="${STREAM_APP_DB_NAME:-stream_app}"
+    if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$db\""
+    fi
+    ;;
+  stop)
+    bash scripts/kafka-local.sh stop
+    bash scripts/pg-local.sh stop
+    ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

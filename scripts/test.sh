@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite on real PostgreSQL and Kafka: installs what is missing, starts the
+# services (stopping again what it started), checks lint and types, runs pytest.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -q`.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+
+started=()
+if ! bash scripts/pg-local.sh status >/dev/null 2>&1; then started+=(pg); fi
+if ! bash scripts/kafka-local.sh status >/dev/null 2>&1; then started+=(kafka); fi
+cleanup() {
+  for s in "${started[@]}"; do
+    case "$s" in
+      pg) bash scripts/pg-local.sh stop || true ;;
+      kafka) bash scripts/kafka-local.sh stop || true ;;
+    esac
+  done
+}
+trap cleanup EXIT
+bash scripts/services.sh start
+
+.venv/bin/ruff check stream_app tests bench
+.venv/bin/ruff format --check stream_app tests bench
+.venv/bin/mypy
+.venv/bin/pytest "$@"
