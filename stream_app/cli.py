@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     level = ns.loglevel.upper() if ns.command == "worker" else "WARNING"
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if level != "DEBUG":  # faust, mode and aiokafka narrate every start-up step at INFO
+        for noisy in ("faust", "mode", "aiokafka"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(asyncio.run(ns.run(ns, get_settings())))
     except SystemExit as exc:
