@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import faust
+import httpx
 
 from stream_app.consumers import build_app
 from stream_app.db import make_engine, make_session_factory
@@ -38,6 +39,7 @@ class Worker:
         self.sessions = make_session_factory(self.engine)
         self.storage = open_storage(settings.storage_url)
         self.publisher = KafkaPublisher(settings.kafka_bootstrap)
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         self.relay = OutboxRelay(self.sessions, self.publisher, interval=settings.relay_interval_seconds)
         self._closing = asyncio.Event()
         self._consumers: list[_Consumer] = []
@@ -51,6 +53,7 @@ class Worker:
             storage=self.storage,
             publisher=self.publisher,
             settings=self.settings,
+            http=self.http,
             on_follow_ups=self.relay.wake,
         )
         dispatcher = OrderedDispatcher(processor.process, max_in_flight=self.settings.max_in_flight)
@@ -77,4 +80,5 @@ class Worker:
             self._relay_task.cancel()
             await asyncio.gather(self._relay_task, return_exceptions=True)
         await self.publisher.stop()
+        await self.http.aclose()
         await self.engine.dispose()

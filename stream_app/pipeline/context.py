@@ -6,8 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stream_app.settings import Settings
 from stream_app.storage import ArchiveStorage
 
 Result = dict[str, Any]
@@ -23,6 +25,8 @@ class TaskContext:
     record_id: str
     attempt: int
     schedule: Schedule  # schedule(task, key=None, **args) -> record id, through the outbox
+    settings: Settings
+    http: httpx.AsyncClient  # shared by all records: connection pooling to outside services
 
 
 Handler = Callable[[TaskContext, Any], Awaitable[Result]]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from stream_app import records
@@ -56,6 +57,7 @@ class RecordProcessor:
         storage: ArchiveStorage,
         publisher: Publisher,
         settings: Settings,
+        http: httpx.AsyncClient,
         on_follow_ups: Any = None,
     ) -> None:
         self.task = task
@@ -64,6 +66,7 @@ class RecordProcessor:
         self._storage = storage
         self._publisher = publisher
         self._settings = settings
+        self._http = http
         self._on_follow_ups = on_follow_ups or (lambda: None)
         self._dlq = dlq_topic_for(task, settings.topic_prefix)
 
@@ -112,7 +115,7 @@ class RecordProcessor:
                 if not claimed:
                     return Outcome("duplicate", env.id, env.attempt)
                 schedule = partial(outbox.schedule_task, session, self._settings.topic_prefix)
-                ctx = TaskContext(session, self._storage, env.id, env.attempt, schedule)
+                ctx = TaskContext(session, self._storage, env.id, env.attempt, schedule, self._settings, self._http)
                 result = await self._handler(ctx, args)
                 json.dumps(result)  # a result that cannot be logged is a bug: fail before commit
                 await ledger.record_result(session, record_id=env.id, result=result)
