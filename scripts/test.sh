@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 bash scripts/services.sh start
 
-.venv/bin/ruff check stream_app tests bench
-.venv/bin/ruff format --check stream_app tests bench
+.venv/bin/ruff check stream_app tests bench scripts
+.venv/bin/ruff format --check stream_app tests bench scripts
 .venv/bin/mypy
 .venv/bin/pytest "$@"

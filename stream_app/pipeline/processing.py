@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+from aiokafka.errors import MessageSizeTooLargeError
 from sqlalchemy import text
 
 from stream_app import records
@@ -175,7 +176,13 @@ class RecordProcessor:
     async def _dead_letter(self, delivery: Delivery, env: records.Envelope | None, reason: str, detail: str) -> Outcome:
         attempt = env.attempt if env else 0
         headers = dead_letter_headers(delivery, task=self.task, reason=reason, detail=detail, attempt=attempt)
-        await self._publisher.publish(self._dlq, delivery.value, key=delivery.key, headers=headers)
+        try:
+            await self._publisher.publish(self._dlq, delivery.value, key=delivery.key, headers=headers)
+        except MessageSizeTooLargeError:
+            # With its headers the record no longer fits: dead-letter the reason alone; the bytes
+            # stay readable at source.topic/partition/offset for the topic's retention.
+            dropped = [*headers, ("error.value_dropped", b"too large for the dead-letter topic")]
+            await self._publisher.publish(self._dlq, b"", key=delivery.key, headers=dropped)
         return Outcome("dead_lettered", env.id if env else None, attempt, reason=f"{reason}: {detail}")
 
     def _log(self, delivery: Delivery, outcome: Outcome, seconds: float) -> None:
