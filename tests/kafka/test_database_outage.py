@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -49,8 +48,7 @@ def own_postgres() -> Iterator[int]:
     try:
         yield port
     finally:
-        _pg("stop", port)
-        shutil.rmtree(ROOT / ".pgdata" / f"data-{port}", ignore_errors=True)
+        _pg("destroy", port)
 
 
 async def test_postgres_down_for_20s_pauses_and_resumes_without_loss(
