@@ -31,8 +31,12 @@ def build_record(
     version = version or spec.newest
     if version not in spec.versions:
         raise InvalidTaskArguments(f"{name} has no record version {version} (newest: {spec.newest})")
+    model_cls = spec.versions[version]
+    unknown = sorted(set(args) - set(model_cls.model_fields))
+    if unknown:  # workers ignore unknown keys; a producer's typo must not vanish silently
+        raise InvalidTaskArguments(f"unknown argument(s) for {name} v{version}: {', '.join(unknown)}")
     try:
-        model = spec.versions[version].model_validate(args)
+        model = model_cls.model_validate(args)
     except ValidationError as exc:
         raise InvalidTaskArguments(f"invalid arguments for {name} v{version}: {records.describe(exc)}") from None
     newest = records.upcast(spec, version, model.model_dump(mode="json"))

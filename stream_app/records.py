@@ -113,8 +113,9 @@ def parse_envelope(raw: bytes, max_bytes: int) -> Envelope:
         raise InvalidRecord("too_large", f"{len(raw)} bytes is over the {max_bytes}-byte limit")
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidRecord("not_json", str(exc)) from None
+    # RecursionError: absurd nesting; ValueError: e.g. an integer past Python's digit limit.
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise InvalidRecord("not_json", f"{type(exc).__name__}: {exc}"[:500]) from None
     if not isinstance(data, dict):
         raise InvalidRecord("not_an_object", f"the record is a JSON {type(data).__name__}, not an object")
     try:
@@ -143,12 +144,19 @@ def upcast(spec: TaskSpec, version: int, args: dict[str, Any]) -> BaseModel:
     if version not in spec.versions:
         raise InvalidRecord("unsupported_version", f"{spec.name} has no version {version}")
     try:
-        data = spec.versions[version].model_validate(args).model_dump(mode="json")
-        for v in range(version, spec.newest):
-            data = spec.upcasters[v](data)
-        return spec.versions[spec.newest].model_validate(data)
+        model = spec.versions[version].model_validate(args)
     except ValidationError as exc:
         raise InvalidRecord("invalid_args", describe(exc)) from None
+    for v in range(version, spec.newest):
+        # Each step sees the previous version's validated data, defaults filled in, whatever
+        # version the record started at.
+        try:
+            model = spec.versions[v + 1].model_validate(spec.upcasters[v](model.model_dump(mode="json")))
+        except ValidationError as exc:
+            raise InvalidRecord("invalid_args", f"after upcasting to v{v + 1}: {describe(exc)}") from None
+        except Exception as exc:
+            raise InvalidRecord("invalid_args", f"upcasting v{v} to v{v + 1} failed: {exc!r}") from None
+    return model
 
 
 def encode(

@@ -14,7 +14,9 @@ _INFRA_TYPES: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, crash shutdown
+    # Not all of OperatorInterventionError: a cancelled query (57014) is no outage.
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     KafkaConnectionError,
     KafkaTimeoutError,
@@ -36,6 +38,25 @@ def is_infrastructure_down(exc: BaseException) -> bool:
         return True
     cause = exc.__cause__ or exc.__context__
     return cause is not None and cause is not exc and is_infrastructure_down(cause)
+
+
+_DATABASE_TYPES: tuple[type[BaseException], ...] = (
+    sa_exc.DBAPIError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """True when the exception (or its cause) comes from the database layer, not the outside world."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _DATABASE_TYPES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_conflict(exc: BaseException) -> bool:

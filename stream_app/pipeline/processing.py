@@ -26,7 +26,7 @@ from stream_app.errors import InvalidRecord, NewerVersion, PermanentError, Retry
 from stream_app.pipeline import ledger, outbox
 from stream_app.pipeline.context import Delivery, Handler, TaskContext
 from stream_app.pipeline.deadletter import dead_letter_headers
-from stream_app.pipeline.failures import is_conflict, is_infrastructure_down
+from stream_app.pipeline.failures import is_conflict, is_database_error, is_infrastructure_down
 from stream_app.pipeline.publisher import Publisher
 from stream_app.settings import Settings
 from stream_app.storage import ArchiveStorage
@@ -126,7 +126,10 @@ class RecordProcessor:
         except PermanentError as exc:
             return await self._dead_letter(delivery, env, exc.code, exc.detail)
         except Exception as exc:
-            if is_infrastructure_down(exc) or is_conflict(exc) or not await self._database_up():
+            # A handler's own connection errors (a provider timing out) are the outside world's:
+            # retried later. Only our database being unreachable pauses the partition.
+            ours = is_database_error(exc) and is_infrastructure_down(exc)
+            if ours or is_conflict(exc) or not await self._database_up():
                 raise _Paused(str(exc)) from exc
             detail = f"{type(exc).__name__}: {exc}"
             log.exception("task %s failed on record %s", self.task, env.id)
