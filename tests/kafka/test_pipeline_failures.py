@@ -109,3 +109,13 @@ async def test_not_before_in_the_future_is_honoured(
 
 async def _len_is(rows: object, n: int) -> bool:
     return len(await rows) == n  # type: ignore[misc,arg-type]
+
+
+async def test_outside_world_connection_error_is_retried_later_not_a_pause(
+    settings: Settings, engine: AsyncEngine, run_worker: WorkerFactory
+) -> None:
+    topic = topic_for(TASK, settings.topic_prefix)
+    await produce_raw(settings.kafka_bootstrap, topic, [raw({"repoid": -3}), raw({"repoid": 6})], keys=[b"a", b"a"])
+    async with run_worker(retry_base_seconds=1.0):
+        await wait_until(lambda: _len_is(probe_rows(engine), 2), what="both applied")
+    assert await probe_rows(engine) == [6, -3]  # 6 did not wait behind the failing record

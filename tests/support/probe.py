@@ -28,6 +28,7 @@ SLEEP = float(os.environ.get("PROBE_SLEEP", "0"))
 WORKER = os.environ.get("PROBE_WORKER", "")
 TRANSIENT_UNTIL_ATTEMPT = 2  # repoid -1: fails transiently until this attempt
 PERMANENT_REPOID = -2
+OUTSIDE_DOWN_REPOID = -3  # the outside world refuses a connection on the first attempt
 
 
 async def create_probe_table(engine: AsyncEngine) -> None:
@@ -39,6 +40,8 @@ async def create_probe_table(engine: AsyncEngine) -> None:
 async def probe(ctx: TaskContext, args: FlushRepoV1) -> Result:
     if args.repoid == -1 and ctx.attempt < TRANSIENT_UNTIL_ATTEMPT:
         raise RetryLater("provider answered 503")
+    if args.repoid == OUTSIDE_DOWN_REPOID and ctx.attempt == 0:
+        raise ConnectionRefusedError("the provider refused the connection")  # not our database
     if args.repoid == PERMANENT_REPOID:
         raise PermanentError("repo_archived", "the provider says this repo is archived")
     if SLEEP:
