@@ -8,8 +8,9 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    # pre_ping: after a PostgreSQL restart, stale pooled connections are replaced, not handed out.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout): after a PostgreSQL restart the first statement on a
+    # stale connection fails, the pool invalidates it, and the pipeline runs the record again.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
 
     # Pipeline tuning (not part of the public contract).
     max_in_flight: int = Field(default=64, ge=1, description="records in flight per task type")
+    # A record holds its connection for its whole transaction, provider waits included.
+    db_pool_size: int = Field(default=20, ge=1, description="PostgreSQL connections (plus as many overflow)")
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     max_attempts: int = Field(default=8, ge=1, description="delayed retries before a dead letter")
     newer_version_max_attempts: int = Field(default=20, ge=1)

@@ -35,7 +35,7 @@ class Worker:
         self.settings = settings
         self.handlers = dict(handlers)
         self.drain_seconds = drain_seconds
-        self.engine = make_engine(settings.database_url)
+        self.engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         self.sessions = make_session_factory(self.engine)
         self.storage = open_storage(settings.storage_url)
         self.publisher = KafkaPublisher(settings.kafka_bootstrap)
@@ -81,4 +81,7 @@ class Worker:
             await asyncio.gather(self._relay_task, return_exceptions=True)
         await self.publisher.stop()
         await self.http.aclose()
+        aclose = getattr(self.storage, "aclose", None)  # S3 keeps a client; a directory does not
+        if aclose is not None:
+            await aclose()
         await self.engine.dispose()

@@ -118,8 +118,8 @@ class RecordProcessor:
                 schedule = partial(outbox.schedule_task, session, self._settings.topic_prefix)
                 ctx = TaskContext(session, self._storage, env.id, env.attempt, schedule, self._settings, self._http)
                 result = await self._handler(ctx, args)
-                json.dumps(result)  # a result that cannot be logged is a bug: fail before commit
-                await ledger.record_result(session, record_id=env.id, result=result)
+                # a result that cannot be logged is a bug: fail before the commit
+                await ledger.record_result(session, record_id=env.id, result_json=json.dumps(result))
                 follow_ups = bool(session.info.get(outbox.FOLLOW_UPS))
         except RetryLater as exc:
             return await self._retry(delivery, env, "retry_later", exc.reason, exc.at, self._settings.max_attempts)
@@ -189,6 +189,8 @@ class RecordProcessor:
         return Outcome("dead_lettered", env.id if env else None, attempt, reason=f"{reason}: {detail}")
 
     def _log(self, delivery: Delivery, outcome: Outcome, seconds: float) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         line: dict[str, Any] = {
             "task": self.task,
             "record_id": outcome.record_id,

@@ -56,11 +56,16 @@ async def create_bucket(name: str) -> None:
         await s3.create_bucket(Bucket=name)
 
 
+async def new_bucket_url(monkeypatch: pytest.MonkeyPatch, endpoint: str, prefix: str = "archive") -> str:
+    """Point the AWS variables at `endpoint` and create a fresh bucket there; returns `s3://<bucket>/<prefix>`."""
+    use_endpoint(monkeypatch, endpoint)
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    await create_bucket(bucket)
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+
+
 @asynccontextmanager
 async def moto_s3_storage_url(monkeypatch: pytest.MonkeyPatch, prefix: str = "archive") -> AsyncIterator[str]:
-    """Start moto, set the AWS variables, create a fresh bucket; yields `s3://<bucket>/<prefix>`."""
+    """All in one, for a single test: start moto, set the AWS variables, create a bucket, yield its URL."""
     with moto_server() as endpoint:
-        use_endpoint(monkeypatch, endpoint)
-        bucket = f"test-{uuid.uuid4().hex[:12]}"
-        await create_bucket(bucket)
-        yield f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
+        yield await new_bucket_url(monkeypatch, endpoint, prefix)
