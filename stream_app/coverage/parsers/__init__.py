@@ -1,0 +1,89 @@
+"""Format detection and the format parsers: a report's bytes in, FileCoverage per file out.
+
+`parse_report(data)` detects the format eagerly (so `unknown_format`/`corrupt_report` surface
+before iteration) and returns (format, iterator of FileCoverage). XML and line formats are
+streamed from the buffer; JSON formats are loaded whole (json has no incremental reader in
+the standard library), so their memory follows the document size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from types import ModuleType
+from typing import IO, Any, Final
+
+from stream_app.coverage.bundle import open_view
+from stream_app.coverage.errors import CORRUPT_REPORT, REPORT_EMPTY, UNKNOWN_FORMAT, ReportError
+from stream_app.coverage.parsers import (
+    clover,
+    cobertura,
+    coveragepy_json,
+    gcov,
+    golang,
+    istanbul,
+    jacoco,
+    lcov,
+    simplecov,
+)
+from stream_app.coverage.parsers.base import FileCoverage
+from stream_app.coverage.parsers.detect import JSON, Format, sniff
+
+__all__ = ["FileCoverage", "Format", "detect_format", "parse_report"]
+
+_STREAMED: Final[dict[Format, Callable[[IO[bytes]], Iterator[FileCoverage]]]] = {
+    Format.COBERTURA: cobertura.parse,
+    Format.JACOCO: jacoco.parse,
+    Format.CLOVER: clover.parse,
+    Format.LCOV: lcov.parse,
+    Format.GCOV: gcov.parse,
+    Format.GO: golang.parse,
+}
+_JSON: Final[tuple[tuple[Format, ModuleType], ...]] = (
+    (Format.COVERAGEPY_JSON, coveragepy_json),
+    (Format.SIMPLECOV, simplecov),
+    (Format.ISTANBUL, istanbul),
+)
+HEAD_SIZE: Final = 64 * 1024
+_BAD_SHAPE: Final = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _load_json(data: memoryview) -> Any:
+    try:
+        return json.loads(data.tobytes())
+    except (ValueError, RecursionError) as exc:
+        raise ReportError(CORRUPT_REPORT, f"invalid JSON: {exc}") from exc
+
+
+def _json_format(doc: Any) -> Format:
+    if doc in ({}, []):
+        raise ReportError(REPORT_EMPTY, "empty JSON document")
+    for fmt, module in _JSON:
+        if module.matches(doc):
+            return fmt
+    raise ReportError(UNKNOWN_FORMAT, "JSON document of no known coverage format")
+
+
+def detect_format(data: bytes | memoryview) -> Format:
+    """The report's format; unknown_format / corrupt_report (hostile or broken XML, bad JSON)."""
+    return parse_report(data)[0]
+
+
+def _guarded(files: Iterator[FileCoverage]) -> Iterator[FileCoverage]:
+    try:
+        yield from files
+    except _BAD_SHAPE as exc:
+        raise ReportError(CORRUPT_REPORT, f"malformed report: {exc!r}") from exc
+
+
+def parse_report(data: bytes | memoryview) -> tuple[Format, Iterator[FileCoverage]]:
+    view = memoryview(data)
+    found = sniff(view[:HEAD_SIZE].tobytes())
+    if found == JSON:
+        doc = _load_json(view)
+        fmt = _json_format(doc)
+        module = dict(_JSON)[fmt]
+        return fmt, _guarded(module.parse(doc))
+    if not isinstance(found, Format):
+        raise ReportError(UNKNOWN_FORMAT, "not a coverage report format this worker knows")
+    return found, _guarded(_STREAMED[found](open_view(view)))
