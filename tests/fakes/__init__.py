@@ -1,0 +1,1 @@
+"""Fakes of outside services that speak their real protocol (HTTP), for integration tests."""
