@@ -9,8 +9,9 @@ case "${1:-}" in
     bash scripts/pg-local.sh start
     bash scripts/kafka-local.sh start
     db="${STREAM_APP_DB_NAME:-stream_app}"
-    if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-      psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE \"$db\""
+    port="${PGPORT:-5432}"
+    if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE \"$db\""
     fi
     ;;
   stop)

@@ -6,6 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh
+# Ports are configurable (KAFKA_PORT, PGPORT), e.g. to test beside services that already run.
+export STREAM_APP_KAFKA_BOOTSTRAP="127.0.0.1:${KAFKA_PORT:-9092}"
+export STREAM_APP_TEST_PG_ADMIN="postgresql://postgres@127.0.0.1:${PGPORT:-5432}/postgres"
 
 started=()
 if ! bash scripts/pg-local.sh status >/dev/null 2>&1; then started+=(pg); fi
