@@ -3,7 +3,28 @@
 A task with no module here has no agent yet: its records wait in Kafka, which loses nothing.
 """
 
-from stream_app.agents import archive_migrate, delete_owner, flush_repo
+from stream_app.agents import (
+    archive_migrate,
+    delete_owner,
+    flush_repo,
+    pulls_sync,
+    remove_webhook,
+    status_set_error,
+    status_set_pending,
+    synchronize,
+    verify_bot,
+)
 from stream_app.agents.registry import HANDLERS
 
-__all__ = ["HANDLERS", "archive_migrate", "delete_owner", "flush_repo"]
+__all__ = [
+    "HANDLERS",
+    "archive_migrate",
+    "delete_owner",
+    "flush_repo",
+    "pulls_sync",
+    "remove_webhook",
+    "status_set_error",
+    "status_set_pending",
+    "synchronize",
+    "verify_bot",
+]
