@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     encryption_key: str | None = None
     storage_url: str = "file://./.data/archive"
+    # The web app's webhook receiver; Upload creates a repo's webhook only when this is set.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     # Pipeline tuning (not part of the public contract).
     max_in_flight: int = Field(default=64, ge=1, description="records in flight per task type")

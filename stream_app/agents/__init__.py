@@ -12,6 +12,9 @@ from stream_app.agents import (
     status_set_error,
     status_set_pending,
     synchronize,
+    upload,
+    upload_finisher,
+    upload_processor,
     verify_bot,
 )
 from stream_app.agents.registry import HANDLERS
@@ -26,5 +29,8 @@ __all__ = [
     "status_set_error",
     "status_set_pending",
     "synchronize",
+    "upload",
+    "upload_finisher",
+    "upload_processor",
     "verify_bot",
 ]
