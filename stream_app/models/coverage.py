@@ -64,7 +64,8 @@ class Repo(Base):
     repoid: Mapped[int] = mapped_column(Integer, primary_key=True)
     ownerid: Mapped[int] = mapped_column(ForeignKey("owners.ownerid"), index=True)
     bot: Mapped[int | None] = mapped_column(ForeignKey("owners.ownerid", ondelete="SET NULL"))
-    service_id: Mapped[str] = mapped_column(Text)
+    # indexed: SyncRepos finds a repo moved between owners by its provider id alone
+    service_id: Mapped[str] = mapped_column(Text, index=True)
     name: Mapped[str] = mapped_column(Text)
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(Text)
