@@ -62,12 +62,11 @@ class Worker:
     async def start(self) -> None:
         await self.publisher.start()
         self._relay_task = asyncio.create_task(self.relay.run())
-        for task, handler in self.handlers.items():
-            consumer = self._consumer(task, handler)
+        self._consumers = [self._consumer(task, handler) for task, handler in self.handlers.items()]
+        for consumer in self._consumers:
             consumer.app.finalize()
-            await consumer.app.start()
-            self._consumers.append(consumer)
-            log.info("consuming %s", task)
+        # Each App joins its own group (about a second each): join them all at once.
+        await asyncio.gather(*(consumer.app.start() for consumer in self._consumers))
 
     async def stop(self) -> None:
         self._closing.set()
