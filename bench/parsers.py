@@ -1,16 +1,23 @@
 """Parse throughput per coverage format, and peak RSS on a 100 MB Cobertura report.
 
-    .venv/bin/python bench/parsers.py [--size-mb 30] [--rss-size-mb 100] [--formats cobertura,lcov,... | ""]
+    .venv/bin/python bench/parsers.py [--size-mb 30] [--rss-size-mb 100] [--repeat 3]
+                                      [--formats cobertura,lcov,... | ""]
 
 Every report is generated into a temp directory (deleted afterwards). Each case runs in its own
 subprocess, which reports its wall time and `resource.getrusage(RUSAGE_SELF).ru_maxrss`, so one
 case's memory never shows up in another's. The file is read through mmap, as the processor
 does (`parse_upload_file`), so the file's own bytes are page cache, not heap; they still count in
-RSS as far as they were touched, which is why the bare baselines have a large RSS too.
+RSS as far as they were touched, which is why the bare baselines have a large RSS too. The child
+imports `stream_app.coverage` (and lxml) before its clock starts, whatever the case, so import
+time (~60 ms) is in no measurement and the import's memory in every one.
 
-Baselines on the same file: XML, a bare `lxml.etree.iterparse` (end events, clear + drop
-earlier siblings, no Python per element beyond that); line formats, a bare `for line in file`
-scan; JSON formats, a bare `json.loads`. Their ratio is the cost of our per-line Python work.
+Baselines on the same file: XML, a bare `lxml.etree.iterparse` (end events of every element,
+clear + drop earlier siblings, no Python per element beyond that); line formats, a bare
+`for line in file` scan; JSON formats, a bare `json.loads`. Their ratio is the cost of our
+per-line Python work; the target is a throughput of at least 0.5x the baseline's.
+
+With --repeat N each case runs N times, ours and its baseline alternating (the machine's load
+drifts); the fastest run of each is reported, with the highest peak RSS seen.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 Writer = Callable[[IO[str], int, random.Random], None]
 LINES = 400  # lines per generated source file
+TARGET = 0.5  # throughput at least this share of the bare baseline's
 
 
 def _cobertura(out: IO[str], i: int, rnd: random.Random) -> None:
@@ -278,9 +286,7 @@ def case_bare_json(path: Path) -> int:
 
 
 def case_imports(path: Path) -> int:
-    import stream_app.coverage  # noqa: F401
-
-    return 0
+    return 0  # the child imported stream_app.coverage already
 
 
 CASES = {
@@ -299,7 +305,8 @@ def run_case(case: str, path: Path) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, __file__, "--case", case, "--file", str(path)], capture_output=True, text=True, check=True
     )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _rss_anon_kib() -> int:
@@ -324,6 +331,10 @@ class _AnonPeak(threading.Thread):
 
 
 def _child(case: str, path: Path) -> None:
+    import lxml.etree  # noqa: F401 -- imported before the clock starts, for every case alike
+
+    import stream_app.coverage  # noqa: F401
+
     sampler = _AnonPeak()
     sampler.start()
     started = time.perf_counter()
@@ -342,22 +353,40 @@ def _baseline(fmt: str) -> str:
     return "bare_json" if fmt in JSON_MAKERS else "bare_lines"
 
 
-def throughput_table(formats: list[str], size_mb: int, workdir: Path) -> None:
-    print(f"\n## Parse throughput (generated reports of ~{size_mb} MB, parse_report over mmap)\n")
+def _best(case: str, path: Path, runs: list[dict[str, float]]) -> None:
+    result = run_case(case, path)
+    if not runs:
+        runs.append(result)
+        return
+    best = runs[0]
+    for key in ("rss_mb", "anon_mb"):
+        result[key] = best[key] = max(best[key], result[key])
+    if result["seconds"] < best["seconds"]:
+        runs[0] = result
+
+
+def throughput_table(formats: list[str], size_mb: int, repeat: int, workdir: Path) -> None:
+    print(f"\n## Parse throughput (generated reports of ~{size_mb} MB, parse_report over mmap, best of {repeat})\n")
     print(
         "| format | size MB | lines | ours s | ours MB/s | ours peak RSS / anon MB "
-        "| baseline | baseline MB/s | baseline peak RSS / anon MB | ours/baseline time |"
+        "| baseline | baseline MB/s | baseline peak RSS / anon MB | ours/baseline throughput |"
     )
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
     for fmt in formats:
         path = workdir / f"{fmt}.report"
         generate(fmt, path, size_mb * 1024 * 1024)
         mb = path.stat().st_size / 1024 / 1024
-        ours, base = run_case("parse", path), run_case(_baseline(fmt), path)
+        ours_runs: list[dict[str, float]] = []
+        base_runs: list[dict[str, float]] = []
+        for _ in range(repeat):
+            _best("parse", path, ours_runs)
+            _best(_baseline(fmt), path, base_runs)
+        ours, base = ours_runs[0], base_runs[0]
+        ratio = base["seconds"] / ours["seconds"]
         print(
             f"| {fmt} | {mb:.1f} | {int(ours['items'])} | {ours['seconds']:.2f} | {mb / ours['seconds']:.1f} | "
             f"{ours['rss_mb']:.0f} / {ours['anon_mb']:.0f} | {_baseline(fmt)} | {mb / base['seconds']:.1f} | "
-            f"{base['rss_mb']:.0f} / {base['anon_mb']:.0f} | {ours['seconds'] / base['seconds']:.1f}x |"
+            f"{base['rss_mb']:.0f} / {base['anon_mb']:.0f} | {ratio:.2f}x{'' if ratio >= TARGET else ' (< 0.5)'} |"
         )
         path.unlink()
 
@@ -376,9 +405,12 @@ def rss_table(size_mb: int, workdir: Path) -> None:
         "upload": "`parse_upload_file`: parse + path fixing + PartialReport kept",
         "whole_tree": "for contrast: `lxml.etree.parse` of the whole document",
     }
+    results = {case: run_case(case, path) for case in described}
     for case, what in described.items():
-        result = run_case(case, path)
+        result = results[case]
         print(f"| {case} | {what} | {result['seconds']:.2f} | {result['rss_mb']:.0f} | {result['anon_mb']:.0f} |")
+    growth = results["parse"]["anon_mb"] - results["imports"]["anon_mb"]
+    print(f"\nParsing grows the heap (peak anon RSS over `imports`) by {growth:.0f} MB (target: under 100 MB).")
     path.unlink()
 
 
@@ -386,6 +418,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mb", type=int, default=30)
     parser.add_argument("--rss-size-mb", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per throughput case; the best is reported")
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -397,7 +430,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-parsers-") as tmp:
         formats = [f for f in args.formats.split(",") if f]
         if formats:
-            throughput_table(formats, args.size_mb, Path(tmp))
+            throughput_table(formats, args.size_mb, max(args.repeat, 1), Path(tmp))
         rss_table(args.rss_size_mb, Path(tmp))
 
 

@@ -7,6 +7,9 @@
 
 A `cond` line has two branches (true, false); its hits are the times it was evaluated.
 Files may sit in packages or directly under the project; the path is `path`, else `name`.
+
+Speed: only <file> and <line> end events reach Python; a line's attributes are read once with
+`get`, and finished lines are dropped from the tree in batches.
 """
 
 from __future__ import annotations
@@ -14,43 +17,105 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Final
 
-from stream_app.coverage.linecov import Branches, Coverage, hits
-from stream_app.coverage.parsers.base import FileCoverage, to_int
-from stream_app.coverage.parsers.xmlsafe import Element, iter_ends, release
+from stream_app.coverage.linecov import Coverage, hits, merge
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, method_line, to_int
+from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _TAGS: Final = ("file", "line")
+_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
-def _add_line(current: FileCoverage, line: Element) -> None:
-    number = to_int(line.get("num"), "line num")
-    kind = line.get("type", "stmt")
+def _cond_line(line: Element, shared: SharedLines) -> Coverage:
+    true_count = max(to_int(line.get("truecount", "0"), "truecount"), 0)
+    false_count = max(to_int(line.get("falsecount", "0"), "falsecount"), 0)
+    missing = ("true",) * (true_count == 0) + ("false",) * (false_count == 0)
+    count_text = line.get("count")
+    count = to_int(count_text, "count") if count_text else true_count + false_count
+    return shared.named(count, 2, missing)
+
+
+def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+    """A <line>'s number and coverage, its attributes read once."""
+    get = line.get
+    num, kind = get("num"), get("type", "stmt")
     if kind == "cond":
-        true_count = max(to_int(line.get("truecount", "0"), "truecount"), 0)
-        false_count = max(to_int(line.get("falsecount", "0"), "falsecount"), 0)
-        missing = tuple(name for name, n in (("true", true_count), ("false", false_count)) if n == 0)
-        count = to_int(line.get("count"), "count") if line.get("count") else true_count + false_count
-        current.add(number, Coverage(count, Branches.from_missing(2, missing)))
-        return
-    count = max(to_int(line.get("count", "0"), "count"), 0)
+        return to_int(num, "line num"), _cond_line(line, shared)
+    count_text = get("count", "0")
+    try:
+        number, count = int(num), int(count_text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number, count = to_int(num, "line num"), to_int(count_text, "count")
+    count = max(count, 0)
     if kind == "method":
-        current.mark_method(number, count)
-    else:
-        current.add(number, hits(count))
+        return number, method_line(count)  # what FileCoverage.mark_method adds
+    return number, PLAIN[count] if count < 256 else hits(count)
+
+
+class _Reader:
+    __slots__ = ("current", "owner", "pending", "shared")
+
+    def __init__(self) -> None:
+        self.shared = SharedLines()
+        self.owner: Element | None = None  # the <file> whose lines are being read (only end events)
+        self.current: FileCoverage | None = None
+        self.pending = 0  # lines read under `owner` since the last drop
+
+    def line(self, line: Element) -> None:
+        parent = line.getparent()
+        if parent is not None and parent is not self.owner:
+            path = parent.get("path") or parent.get("name")
+            self.owner, self.current, self.pending = parent, FileCoverage(path) if path else None, 0
+        if (current := self.current) is not None:
+            number, coverage = _line_coverage(line, self.shared)
+            if number > 0:  # as FileCoverage.add
+                known = current.lines.setdefault(number, coverage)
+                if known is not coverage:
+                    current.lines[number] = merge(known, coverage)
+        if parent is None:
+            release(line)
+            return
+        self.pending += 1
+        if self.pending == _BATCH:
+            drop_before(line, parent)
+            self.pending = 0
+
+    def end_file(self, file: Element) -> FileCoverage | None:
+        current, owner, self.owner, self.current = self.current, self.owner, None, None
+        release(file)
+        return current if current is not None and current.lines and file is owner else None
+
+
+def _file_lines(
+    events: Iterator[Element], owner: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
+) -> tuple[Element | None, int]:
+    """The lines that follow in `owner` (a <file>), read into `lines` (those of its file) in a
+    tight loop: the first element that is not one of them, and the count of lines not yet dropped."""
+    for element in events:
+        if element.tag != "line" or element.getparent() is not owner:
+            return element, pending
+        number, coverage = _line_coverage(element, shared)
+        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
+            lines[number] = merge(known, coverage)
+        pending += 1
+        if pending == _BATCH:
+            drop_before(element, owner)
+            pending = 0
+    return None, pending
 
 
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
-    owner: Element | None = None  # the <file> whose lines are being read (only end events)
-    current: FileCoverage | None = None
-    for element in iter_ends(stream, _TAGS):
-        if element.tag == "line":
-            parent = element.getparent()
-            if parent is not None and parent is not owner:
-                path = parent.get("path") or parent.get("name")
-                owner, current = parent, FileCoverage(path) if path else None
-            if current is not None:
-                _add_line(current, element)
-        else:
-            if current is not None and current.lines and element is owner:
-                yield current
-            owner, current = None, None
-        release(element)
+    reader = _Reader()
+    events = iter(iter_ends(stream, _TAGS))
+    element = next(events, None)
+    while element is not None:
+        if element.tag != "line":
+            if (done := reader.end_file(element)) is not None:
+                yield done
+            element = next(events, None)
+            continue
+        reader.line(element)
+        if reader.owner is None or reader.current is None or element.getparent() is None:
+            element = next(events, None)
+            continue
+        # what reader.line() does for each following line of this file, inlined
+        element, reader.pending = _file_lines(events, reader.owner, reader.current.lines, reader.shared, reader.pending)

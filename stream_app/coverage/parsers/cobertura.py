@@ -9,99 +9,164 @@
 Class-level lines give the coverage; a method's first line is flagged as a method line.
 coverage.py names the missing branches (their target lines), so sessions merge exactly.
 Several classes of one file (Java inner classes) are merged by the caller.
+
+Speed: only <class>, <method> and <line> end events reach Python; a line's context (which
+class, inside a method or not) is worked out once per <lines> holder, its attributes are read
+once with `get`, and finished lines are dropped from the tree in batches.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import IO, Final
 
-from stream_app.coverage.linecov import Branches, Coverage, hits
-from stream_app.coverage.parsers.base import FileCoverage, to_int
-from stream_app.coverage.parsers.xmlsafe import Element, iter_ends, release
+from stream_app.coverage.linecov import Coverage, hits, merge
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, to_int
+from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _CONDITION: Final = re.compile(r"\((\d+)\s*/\s*(\d+)\)")
 _TAGS: Final = ("class", "method", "line")
+_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
-def _branch_line(line: Element, number: int, count: int) -> tuple[int, Coverage]:
-    condition = _CONDITION.search(line.get("condition-coverage") or "")
+@lru_cache(maxsize=1024)
+def _condition(text: str) -> tuple[int, int] | None:
+    """(covered, total) of a condition-coverage such as "50% (1/2)": a few distinct ones a report."""
+    condition = _CONDITION.search(text)
+    return None if condition is None else (int(condition.group(1)), int(condition.group(2)))
+
+
+def _branch_line(line: Element, count: int, shared: SharedLines) -> Coverage:
+    condition = _condition(line.get("condition-coverage") or "")
     if condition is None:
-        return number, hits(count)
-    covered, total = int(condition.group(1)), int(condition.group(2))
+        return hits(count)
+    covered, total = condition
     missing = "" if covered >= total else line.get("missing-branches")
     if missing == "":
-        return number, Coverage(count, Branches(total, total, ()))
-    if missing is not None and total - covered == len(missing.split(",")):
-        return number, Coverage(count, Branches.from_missing(total, tuple(missing.split(","))))
-    return number, Coverage(count, Branches(covered, total))
+        return shared.named(count, total, ())
+    if missing is not None and total - covered == len(names := missing.split(",")):
+        return shared.named(count, total, tuple(names))
+    return shared.counted(count, covered, total)
 
 
-def _line_coverage(line: Element) -> tuple[int, Coverage]:
-    attributes = line.attrib
+def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+    """A <line>'s number and coverage, its attributes read once."""
+    get = line.get
+    number_text, hits_text = get("number"), get("hits")
     try:
-        number, count = int(attributes["number"]), int(attributes.get("hits", 0))
-    except (KeyError, ValueError):
-        number, count = to_int(attributes.get("number"), "line number"), to_int(attributes.get("hits"), "hits")
-    if attributes.get("branch") == "true":
-        return _branch_line(line, number, max(count, 0))
-    return number, hits(count)
+        number, count = int(number_text), 0 if hits_text is None else int(hits_text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number, count = to_int(number_text, "line number"), to_int(hits_text, "hits")
+    # counting the attributes is cheaper than looking for one that is not there
+    others = len(line.attrib) - (number_text is not None) - (hits_text is not None)
+    if others and get("branch") == "true":
+        return number, _branch_line(line, max(count, 0), shared)
+    return number, PLAIN[count] if 0 <= count < 256 else hits(count)
 
 
-class _State:
-    """The class being read. Lines find their class through their parents (only end events)."""
+class _Reader:
+    """The class being read. Lines find their class through their parents (only end events);
+    what that gives is the same for every line of one <lines> holder, so it is worked out at
+    the first of them, and any other event forgets the holder."""
+
+    __slots__ = ("context", "file", "holder", "in_method", "method", "method_line", "owner", "pending", "shared")
 
     def __init__(self) -> None:
+        self.shared = SharedLines()
         self.owner: Element | None = None  # the <class> whose lines are being read
         self.file: FileCoverage | None = None
         self.method: Element | None = None  # the <method> whose first line is being looked for
         self.method_line: tuple[int, int] | None = None
+        self.holder: Element | None = None  # the <lines> of the last line
+        self.context: Element | None = None  # the holder's parent: its <class> or <method>; None: skip its lines
+        self.in_method = False
+        self.pending = 0  # lines read under the holder since the last drop
 
-    def _enter(self, owner: Element) -> FileCoverage | None:
-        """Switch to the class `owner`; the previous class, when it had lines, is returned."""
-        done, self.owner = self.file, owner
-        path = owner.get("filename")
-        self.file = FileCoverage(path) if path else None
-        return done if done is not None and done.lines else None
-
-    def line(self, line: Element) -> FileCoverage | None:
-        holder = line.getparent()
-        owner = holder.getparent() if holder is not None else None
-        if owner is None:
+    def _enter(self, holder: Element | None) -> FileCoverage | None:
+        self.holder, self.pending = holder, 0
+        self.context = context = holder.getparent() if holder is not None else None
+        if context is None:
             return None
-        in_method = owner.tag == "method"
-        cls = owner.getparent().getparent() if in_method else owner  # type: ignore[union-attr]
-        done = self._enter(cls) if cls is not None and cls is not self.owner else None
-        if self.file is not None:
-            number, coverage = _line_coverage(line)
-            if not in_method:
-                self.file.add(number, coverage)
-            elif self.method is not owner or self.method_line is None or number < self.method_line[0]:
-                self.method, self.method_line = owner, (number, coverage.hits)
+        self.in_method = in_method = context.tag == "method"
+        cls = context.getparent().getparent() if in_method else context  # type: ignore[union-attr]
+        if cls is None or cls is self.owner:
+            return None
+        done, self.owner = self.file, cls  # the next class: the one before is done
+        path = cls.get("filename")
+        self.file = FileCoverage(path) if path else None
         return done
 
-    def end_method(self) -> None:
-        if self.file is not None and self.method_line is not None:
-            self.file.mark_method(*self.method_line)
-        self.method, self.method_line = None, None
-
-    def end_class(self) -> FileCoverage | None:
-        done, self.owner, self.file = self.file, None, None
+    def line(self, line: Element) -> FileCoverage | None:
+        holder, done = line.getparent(), None
+        if holder is not self.holder or holder is None:
+            done = self._enter(holder)
+        file = self.file
+        if file is not None and self.context is not None:
+            number, coverage = _line_coverage(line, self.shared)
+            if self.in_method:
+                method_line = self.method_line
+                if self.method is not self.context or method_line is None or number < method_line[0]:
+                    self.method, self.method_line = self.context, (number, coverage.hits)
+            elif number > 0:  # as FileCoverage.add
+                known = file.lines.setdefault(number, coverage)
+                if known is not coverage:
+                    file.lines[number] = merge(known, coverage)
+        self.pending += 1
+        if self.pending == _BATCH and holder is not None:
+            drop_before(line, holder)
+            self.pending = 0
         return done if done is not None and done.lines else None
+
+    def class_lines(self) -> tuple[Element, dict[int, Coverage]] | None:
+        """(holder, its file's lines) when the last line was a class's own line, else None."""
+        if self.holder is None or self.context is None or self.file is None or self.in_method:
+            return None
+        return self.holder, self.file.lines
+
+    def end(self, element: Element) -> FileCoverage | None:
+        """A <method> or <class> ends."""
+        self.holder, done = None, None
+        if element.tag == "method":
+            if self.file is not None and self.method_line is not None:
+                self.file.mark_method(*self.method_line)
+            self.method, self.method_line = None, None
+        else:
+            done, self.owner, self.file = self.file, None, None
+        release(element)
+        return done if done is not None and done.lines else None
+
+
+def _class_lines(
+    events: Iterator[Element], holder: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
+) -> tuple[Element | None, int]:
+    """The lines that follow in `holder`, a class's own <lines>, read into `lines` (those of the
+    class's file) in a tight loop: the first element that is not one of them, and the count of
+    lines not yet dropped."""
+    for element in events:
+        if element.tag != "line" or element.getparent() is not holder:
+            return element, pending
+        number, coverage = _line_coverage(element, shared)
+        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
+            lines[number] = merge(known, coverage)
+        pending += 1
+        if pending == _BATCH:
+            drop_before(element, holder)
+            pending = 0
+    return None, pending
 
 
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
-    state = _State()
-    for element in iter_ends(stream, _TAGS):
-        tag = element.tag
-        if tag == "line":
-            done = state.line(element)
-        elif tag == "method":
-            state.end_method()
-            done = None
-        else:
-            done = state.end_class()
+    reader = _Reader()
+    events = iter(iter_ends(stream, _TAGS))
+    element = next(events, None)
+    while element is not None:
+        done = reader.line(element) if element.tag == "line" else reader.end(element)
         if done is not None:
             yield done
-        release(element)
+        if element.tag == "line" and (run := reader.class_lines()) is not None:
+            # what reader.line() does for each following line of this holder, in a tight loop
+            element, reader.pending = _class_lines(events, *run, reader.shared, reader.pending)
+        else:
+            element = next(events, None)

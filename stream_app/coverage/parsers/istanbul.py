@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from stream_app.coverage.linecov import Branches, Coverage, hits
-from stream_app.coverage.parsers.base import FileCoverage
+from stream_app.coverage.linecov import Branches, Coverage, hits, merge
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage
 
 
 def _data(value: object) -> dict[str, Any] | None:
@@ -51,11 +51,16 @@ def _branches(file: FileCoverage, data: dict[str, Any]) -> None:
 
 def _file(path: str, data: dict[str, Any]) -> FileCoverage:
     file = FileCoverage(str(data.get("path") or path))
-    counts = data.get("s") or {}
+    counts, lines = data.get("s") or {}, file.lines
     for key, statement in (data.get("statementMap") or {}).items():
-        line = _start_line(statement)
-        if line is not None and statement.get("skip") is not True:
-            file.add(line, hits(int(counts.get(key, 0))))
+        loc = statement.get("loc", statement)  # _start_line(), inlined: most of a report is statements
+        line = (loc.get("start") or {}).get("line") if isinstance(loc, dict) else None
+        if isinstance(line, int) and line > 0 and statement.get("skip") is not True:
+            count = int(counts.get(key, 0))
+            coverage = PLAIN[count] if 0 <= count < 256 else hits(count)
+            known = lines.setdefault(line, coverage)  # as FileCoverage.add (line > 0)
+            if known is not coverage:
+                lines[line] = merge(known, coverage)
     _branches(file, data)
     calls = data.get("f") or {}
     for key, function in (data.get("fnMap") or {}).items():

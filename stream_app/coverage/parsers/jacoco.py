@@ -10,6 +10,9 @@
 A line is hit when it has covered instructions (JaCoCo gives no counts); `mb`/`cb` are its
 missed/covered branches. Method lines come from the classes of the same source file, which
 JaCoCo writes before the sourcefile element. Paths are `package/sourcefile`.
+
+Speed: only <package>, <method>, <sourcefile> and <line> end events reach Python; a line's
+attributes are read once with `get`, and finished lines are dropped from the tree in batches.
 """
 
 from __future__ import annotations
@@ -18,26 +21,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import IO, Final
 
-from stream_app.coverage.linecov import Branches, Coverage, hits
-from stream_app.coverage.parsers.base import FileCoverage, to_int
-from stream_app.coverage.parsers.xmlsafe import Element, iter_ends, release
+from stream_app.coverage.linecov import Coverage, merge
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, to_int
+from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _TAGS: Final = ("package", "method", "sourcefile", "line")
-
-
-def _line(element: Element) -> tuple[int, Coverage]:
-    attributes = element.attrib
-    try:
-        number, covered_instructions = int(attributes["nr"]), int(attributes.get("ci", 0))
-        missed_branches, covered_branches = int(attributes.get("mb", 0)), int(attributes.get("cb", 0))
-    except (KeyError, ValueError):
-        number, covered_instructions = to_int(attributes.get("nr"), "line nr"), to_int(attributes.get("ci"), "ci")
-        missed_branches, covered_branches = to_int(attributes.get("mb"), "mb"), to_int(attributes.get("cb"), "cb")
-    count = 1 if covered_instructions > 0 else 0
-    total = missed_branches + covered_branches
-    if total <= 0:
-        return number, hits(count)
-    return number, Coverage(count, Branches(covered_branches, total))
+_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
 def _method_hit(method: Element) -> int:
@@ -47,34 +36,74 @@ def _method_hit(method: Element) -> int:
     return 0
 
 
-class _State:
+def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+    """A <line>'s number and coverage, its attributes read once."""
+    get = line.get
+    nr, ci, mb, cb = get("nr"), get("ci"), get("mb"), get("cb")
+    try:
+        number, covered_instructions = int(nr), 0 if ci is None else int(ci)  # type: ignore[arg-type]
+        missed_branches, covered_branches = 0 if mb is None else int(mb), 0 if cb is None else int(cb)
+    except (TypeError, ValueError):
+        number, covered_instructions = to_int(nr, "line nr"), to_int(ci, "ci")
+        missed_branches, covered_branches = to_int(mb, "mb"), to_int(cb, "cb")
+    count = 1 if covered_instructions > 0 else 0
+    total = missed_branches + covered_branches
+    return number, PLAIN[count] if total <= 0 else shared.counted(count, covered_branches, total)
+
+
+class _Reader:
     """Lines find their source file, and methods their class, through their parents (only end events)."""
 
+    __slots__ = ("file", "methods", "owner", "pending", "shared")
+
     def __init__(self) -> None:
+        self.shared = SharedLines()
         self.owner: Element | None = None  # the <sourcefile> being read
         self.file: FileCoverage | None = None
+        self.pending = 0  # lines read under `owner` since the last drop
         # (package, source file) -> method line -> hit
         self.methods: defaultdict[tuple[str, str], dict[int, int]] = defaultdict(dict)
 
     def line(self, line: Element) -> None:
         owner = line.getparent()
         if owner is None:
+            release(line)
             return
         if owner is not self.owner:
             package = _name(owner.getparent())
             name = owner.get("name") or ""
-            self.owner, self.file = owner, FileCoverage(f"{package}/{name}" if package else name)
-        if self.file is not None:
-            self.file.add(*_line(line))
+            self.owner, self.file, self.pending = owner, FileCoverage(f"{package}/{name}" if package else name), 0
+        number, coverage = _line_coverage(line, self.shared)
+        if number > 0:  # as FileCoverage.add
+            lines = self.file.lines  # type: ignore[union-attr]
+            known = lines.setdefault(number, coverage)
+            if known is not coverage:
+                lines[number] = merge(known, coverage)
+        self.pending += 1
+        if self.pending == _BATCH:
+            drop_before(line, owner)
+            self.pending = 0
 
-    def method(self, method: Element) -> None:
+    def end(self, element: Element) -> FileCoverage | None:
+        """A <method>, <sourcefile> or <package> ends."""
+        done, tag = None, element.tag
+        if tag == "method":
+            self._method(element)
+        elif tag == "sourcefile":
+            done = self._end_sourcefile(element)
+        elif tag == "package":
+            self._end_package(element)
+        release(element)
+        return done
+
+    def _method(self, method: Element) -> None:
         cls = method.getparent()
         if method.get("line") and cls is not None:
             key = (_name(cls.getparent()), cls.get("sourcefilename") or "")
             line = to_int(method.get("line"), "method line")
             self.methods[key][line] = max(self.methods[key].get(line, 0), _method_hit(method))
 
-    def end_sourcefile(self, sourcefile: Element) -> FileCoverage | None:
+    def _end_sourcefile(self, sourcefile: Element) -> FileCoverage | None:
         file, self.owner, self.file = self.file, None, None
         methods = self.methods.pop((_name(sourcefile.getparent()), sourcefile.get("name") or ""), {})
         if file is None or not file.lines:
@@ -84,7 +113,7 @@ class _State:
                 file.mark_method(line, hit)
         return file
 
-    def end_package(self, package: Element) -> None:
+    def _end_package(self, package: Element) -> None:
         name = _name(package)
         for key in [k for k in self.methods if k[0] == name]:
             del self.methods[key]
@@ -94,16 +123,37 @@ def _name(package: Element | None) -> str:
     return (package.get("name") or "").strip("/") if package is not None and package.tag == "package" else ""
 
 
+def _source_lines(
+    events: Iterator[Element], owner: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
+) -> tuple[Element | None, int]:
+    """The lines that follow in `owner` (a <sourcefile>), read into `lines` (those of its file) in
+    a tight loop: the first element that is not one of them, and the count of lines not yet dropped."""
+    for element in events:
+        if element.tag != "line" or element.getparent() is not owner:
+            return element, pending
+        number, coverage = _line_coverage(element, shared)
+        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
+            lines[number] = merge(known, coverage)
+        pending += 1
+        if pending == _BATCH:
+            drop_before(element, owner)
+            pending = 0
+    return None, pending
+
+
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
-    state = _State()
-    for element in iter_ends(stream, _TAGS):
-        tag = element.tag
-        if tag == "line":
-            state.line(element)
-        elif tag == "method":
-            state.method(element)
-        elif tag == "sourcefile" and (done := state.end_sourcefile(element)) is not None:
-            yield done
-        elif tag == "package":
-            state.end_package(element)
-        release(element)
+    reader = _Reader()
+    events = iter(iter_ends(stream, _TAGS))
+    element = next(events, None)
+    while element is not None:
+        if element.tag != "line":
+            if (done := reader.end(element)) is not None:
+                yield done
+            element = next(events, None)
+            continue
+        reader.line(element)
+        if reader.owner is None or reader.file is None:
+            element = next(events, None)
+            continue
+        # what reader.line() does for each following line of this source file, inlined
+        element, reader.pending = _source_lines(events, reader.owner, reader.file.lines, reader.shared, reader.pending)

@@ -107,6 +107,11 @@ def release(element: Element) -> None:
             del parent[0]
 
 
+def drop_before(element: Element, parent: Element) -> None:
+    """Free the elements before `element` under its `parent` in one go (a batched release())."""
+    del parent[: parent.index(element)]
+
+
 class _Prefixed:
     """A read()-able stream that first replays the bytes already taken for the prolog check."""
 
