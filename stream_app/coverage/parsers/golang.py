@@ -24,6 +24,7 @@ from itertools import chain, groupby, repeat
 from operator import itemgetter
 from typing import IO, Final
 
+from stream_app.coverage.errors import ReportError
 from stream_app.coverage.linecov import Branches, Coverage, hits
 from stream_app.coverage.parsers.base import PLAIN, FileCoverage, text_chunks
 
@@ -48,7 +49,14 @@ def _numbers(blocks: list[bytes]) -> list[int]:
         return [int(n) for n in _DIGITS.findall(joined)]
 
 
+# No Go block spans this many lines; a profile that says so would expand into one entry per
+# line and exhaust memory, so it is refused as corrupt.
+MAX_BLOCK_LINES: Final = 1_000_000
+
+
 def _lines_of(start: int, end: int, end_column: int) -> range:
+    if end - start > MAX_BLOCK_LINES:
+        raise ReportError("corrupt_report", f"a block spans lines {start} to {end}")
     if start == end:
         return range(start, start + 1)
     return range(start, end + 1 if end_column > 2 else end)

@@ -153,3 +153,15 @@ def test_detection_of_text_formats_without_their_usual_first_line() -> None:
     assert detect_format(b"github.com/x/y/a.go:1.1,2.2 1 0\n") == Format.GO
     assert detect_format(b"\xef\xbb\xbf<?xml version='1.0'?><coverage><packages/></coverage>") == Format.COBERTURA
     assert detect_format(b'<?xml version="1.0"?><coverage clover="4"><project/></coverage>') == Format.CLOVER
+
+
+def test_a_go_block_spanning_an_absurd_line_range_is_corrupt_not_a_memory_bomb() -> None:
+    import pytest
+
+    from stream_app.coverage import ReportError
+    from stream_app.coverage.parsers import parse_report
+
+    profile = b"mode: count\nexample.com/a/a.go:1.1,999999999999.3 1 1\n"
+    with pytest.raises(ReportError) as caught:
+        list(parse_report(profile)[1])
+    assert caught.value.code == "corrupt_report"
