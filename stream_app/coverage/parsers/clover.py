@@ -19,10 +19,10 @@ from typing import IO, Final
 
 from stream_app.coverage.linecov import Coverage, hits, merge
 from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, method_line, to_int
+from stream_app.coverage.parsers.xmlrun import BATCH, read_line_run
 from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _TAGS: Final = ("file", "line")
-_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
 def _cond_line(line: Element, shared: SharedLines) -> Coverage:
@@ -75,7 +75,7 @@ class _Reader:
             release(line)
             return
         self.pending += 1
-        if self.pending == _BATCH:
+        if self.pending == BATCH:
             drop_before(line, parent)
             self.pending = 0
 
@@ -83,24 +83,6 @@ class _Reader:
         current, owner, self.owner, self.current = self.current, self.owner, None, None
         release(file)
         return current if current is not None and current.lines and file is owner else None
-
-
-def _file_lines(
-    events: Iterator[Element], owner: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
-) -> tuple[Element | None, int]:
-    """The lines that follow in `owner` (a <file>), read into `lines` (those of its file) in a
-    tight loop: the first element that is not one of them, and the count of lines not yet dropped."""
-    for element in events:
-        if element.tag != "line" or element.getparent() is not owner:
-            return element, pending
-        number, coverage = _line_coverage(element, shared)
-        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
-            lines[number] = merge(known, coverage)
-        pending += 1
-        if pending == _BATCH:
-            drop_before(element, owner)
-            pending = 0
-    return None, pending
 
 
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
@@ -118,4 +100,6 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             element = next(events, None)
             continue
         # what reader.line() does for each following line of this file, inlined
-        element, reader.pending = _file_lines(events, reader.owner, reader.current.lines, reader.shared, reader.pending)
+        element, reader.pending = read_line_run(
+            events, reader.owner, reader.current.lines, reader.shared, reader.pending, _line_coverage
+        )

@@ -24,11 +24,11 @@ from typing import IO, Final
 
 from stream_app.coverage.linecov import Coverage, hits, merge
 from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, to_int
+from stream_app.coverage.parsers.xmlrun import BATCH, read_line_run
 from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _CONDITION: Final = re.compile(r"\((\d+)\s*/\s*(\d+)\)")
 _TAGS: Final = ("class", "method", "line")
-_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
 @lru_cache(maxsize=1024)
@@ -114,7 +114,7 @@ class _Reader:
                 if known is not coverage:
                     file.lines[number] = merge(known, coverage)
         self.pending += 1
-        if self.pending == _BATCH and holder is not None:
+        if self.pending == BATCH and holder is not None:
             drop_before(line, holder)
             self.pending = 0
         return done if done is not None and done.lines else None
@@ -138,25 +138,6 @@ class _Reader:
         return done if done is not None and done.lines else None
 
 
-def _class_lines(
-    events: Iterator[Element], holder: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
-) -> tuple[Element | None, int]:
-    """The lines that follow in `holder`, a class's own <lines>, read into `lines` (those of the
-    class's file) in a tight loop: the first element that is not one of them, and the count of
-    lines not yet dropped."""
-    for element in events:
-        if element.tag != "line" or element.getparent() is not holder:
-            return element, pending
-        number, coverage = _line_coverage(element, shared)
-        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
-            lines[number] = merge(known, coverage)
-        pending += 1
-        if pending == _BATCH:
-            drop_before(element, holder)
-            pending = 0
-    return None, pending
-
-
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
     reader = _Reader()
     events = iter(iter_ends(stream, _TAGS))
@@ -167,6 +148,6 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             yield done
         if element.tag == "line" and (run := reader.class_lines()) is not None:
             # what reader.line() does for each following line of this holder, in a tight loop
-            element, reader.pending = _class_lines(events, *run, reader.shared, reader.pending)
+            element, reader.pending = read_line_run(events, *run, reader.shared, reader.pending, _line_coverage)
         else:
             element = next(events, None)

@@ -23,10 +23,10 @@ from typing import IO, Final
 
 from stream_app.coverage.linecov import Coverage, merge
 from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, to_int
+from stream_app.coverage.parsers.xmlrun import BATCH, read_line_run
 from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends, release
 
 _TAGS: Final = ("package", "method", "sourcefile", "line")
-_BATCH: Final = 256  # lines kept in the tree before the ones read are dropped
 
 
 def _method_hit(method: Element) -> int:
@@ -80,7 +80,7 @@ class _Reader:
             if known is not coverage:
                 lines[number] = merge(known, coverage)
         self.pending += 1
-        if self.pending == _BATCH:
+        if self.pending == BATCH:
             drop_before(line, owner)
             self.pending = 0
 
@@ -123,24 +123,6 @@ def _name(package: Element | None) -> str:
     return (package.get("name") or "").strip("/") if package is not None and package.tag == "package" else ""
 
 
-def _source_lines(
-    events: Iterator[Element], owner: Element, lines: dict[int, Coverage], shared: SharedLines, pending: int
-) -> tuple[Element | None, int]:
-    """The lines that follow in `owner` (a <sourcefile>), read into `lines` (those of its file) in
-    a tight loop: the first element that is not one of them, and the count of lines not yet dropped."""
-    for element in events:
-        if element.tag != "line" or element.getparent() is not owner:
-            return element, pending
-        number, coverage = _line_coverage(element, shared)
-        if number > 0 and (known := lines.setdefault(number, coverage)) is not coverage:  # as FileCoverage.add
-            lines[number] = merge(known, coverage)
-        pending += 1
-        if pending == _BATCH:
-            drop_before(element, owner)
-            pending = 0
-    return None, pending
-
-
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
     reader = _Reader()
     events = iter(iter_ends(stream, _TAGS))
@@ -156,4 +138,6 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             element = next(events, None)
             continue
         # what reader.line() does for each following line of this source file, inlined
-        element, reader.pending = _source_lines(events, reader.owner, reader.file.lines, reader.shared, reader.pending)
+        element, reader.pending = read_line_run(
+            events, reader.owner, reader.file.lines, reader.shared, reader.pending, _line_coverage
+        )

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from stream_app.coverage import CORRUPT_REPORT, Branches, Coverage, ReportError, hits
-from stream_app.coverage.parsers import base, parse_report
+from stream_app.coverage.parsers import base, parse_report, xmlrun
 from stream_app.coverage.parsers import clover as clover_parser
 from stream_app.coverage.parsers import cobertura as cobertura_parser
 from stream_app.coverage.parsers import jacoco as jacoco_parser
@@ -187,7 +187,8 @@ def test_xml_files_longer_than_a_batch_read_as_without_batches(monkeypatch: pyte
     }
     batched = {module: _parse(doc) for module, doc in docs.items()}
     for module, doc in docs.items():
-        monkeypatch.setattr(module, "_BATCH", 10**9)
+        monkeypatch.setattr(module, "BATCH", 10**9)  # the readers' own batch check
+        monkeypatch.setattr(xmlrun, "BATCH", 10**9)  # the shared line-run loop
         assert _parse(doc) == batched[module], module.__name__
         assert all(sorted(lines) == list(range(1, 701)) for _, lines in batched[module])
     assert [path for path, _ in batched[cobertura_parser]] == ["a.py", "b.py"]
