@@ -47,6 +47,7 @@ WORK_DDL = """CREATE TABLE bench_work (
     id bigserial PRIMARY KEY, scenario text NOT NULL, record_id text NOT NULL, repoid int NOT NULL,
     started_at float8 NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp())"""
 WORK_SA = "INSERT INTO bench_work (scenario, record_id, repoid, started_at) VALUES (:s, :r, :k, :t)"
+WORK_SA_TEXT = text(WORK_SA)  # built once, as a task module would
 WORK_PG = "INSERT INTO bench_work (scenario, record_id, repoid, started_at) VALUES ($1, $2, $3, $4)"
 CLAIM = """INSERT INTO processed_records (record_id, task, topic, partition, "offset", attempt)
     VALUES ({}, 0) ON CONFLICT (record_id) DO NOTHING RETURNING record_id"""
@@ -106,7 +107,7 @@ async def start_worker(s: Settings, sleep: float) -> Stop:
         if sleep:
             await asyncio.sleep(sleep)  # simulated provider I/O
         params = {"s": s.topic_prefix, "r": ctx.record_id, "k": args.repoid, "t": started}
-        await ctx.session.execute(text(WORK_SA), params)
+        await ctx.session.execute(WORK_SA_TEXT, params)
         return {"repoid": args.repoid}
 
     worker = Worker(s, {TASK: handler}, drain_seconds=5.0)
@@ -135,7 +136,7 @@ def on_sqlalchemy(engine: AsyncEngine, name: str) -> OnPartition:
                 async with c.begin():
                     if (await c.execute(text(CLAIM_SA), claim)).first():
                         work = {"s": name, "r": env["id"], "k": env["args"]["repoid"], "t": time.time()}
-                        await c.execute(text(WORK_SA), work)
+                        await c.execute(WORK_SA_TEXT, work)
 
     return on_partition
 

@@ -9,6 +9,8 @@ never acked by faust itself: the dispatcher acks each one after its outcome is d
 from __future__ import annotations
 
 import asyncio
+import tempfile
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -28,6 +30,9 @@ def build_app(task: str, settings: Settings, dispatcher: OrderedDispatcher, clos
         group_for(task, settings.group_id),
         broker=broker_urls(settings.kafka_bootstrap),
         store="memory://",
+        # faust creates `{app id}-data/` under `datadir`; we keep no tables, so keep it out of
+        # the working directory (one per group would otherwise pile up there).
+        datadir=str(Path(tempfile.gettempdir()) / "stream_app-faust"),
         autodiscover=False,
         web_enabled=False,
         topic_disable_leader=True,  # no leader topic: we use no on_leader timers

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=64, ge=1, description="records in flight per task type")
     # A record holds its connection for its whole transaction, provider waits included.
     db_pool_size: int = Field(default=20, ge=1, description="PostgreSQL connections (plus as many overflow)")
+    # Group commit (pipeline/batching.py): records of a quick task type share a transaction.
+    batch_max: int = Field(default=32, ge=1, description="records per shared transaction; 1 turns it off")
+    batch_max_round_trips: float = Field(
+        default=4.0, ge=0, description="batch only handlers that take at most this many database round trips"
+    )
     max_record_bytes: int = Field(default=1_048_576, ge=1024)
     max_attempts: int = Field(default=8, ge=1, description="delayed retries before a dead letter")
     newer_version_max_attempts: int = Field(default=20, ge=1)

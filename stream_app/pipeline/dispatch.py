@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -32,43 +33,68 @@ class OrderedDispatcher:
     def __init__(self, process: Callable[[Delivery], Awaitable[Any]], *, max_in_flight: int) -> None:
         self._process = process
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._lanes: dict[bytes, asyncio.Task[None]] = {}
+        self._in_flight = 0
+        # One lane per key with records in flight: one task runs a lane's records in order, so a
+        # waiting record costs a queue entry, not a task of its own.
+        self._lanes: dict[bytes, deque[tuple[Delivery, _Entry]]] = {}
         self._pending: dict[TP, dict[int, _Entry]] = {}  # per partition, in offset (arrival) order
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        """Records submitted and not finished (running or waiting for their key)."""
+        return self._in_flight
 
     async def submit(self, delivery: Delivery, ack: Ack) -> None:
-        """Start a record; waits while `max_in_flight` records are running (backpressure)."""
+        """Start a record; waits while `max_in_flight` records are in flight (backpressure)."""
         await self._slots.acquire()
+        self._in_flight += 1
         entry = _Entry(ack)
-        tp = (delivery.topic, delivery.partition)
-        self._pending.setdefault(tp, {})[delivery.offset] = entry
-        before = self._lanes.get(delivery.key) if delivery.key is not None else None
-        task = asyncio.create_task(self._run(delivery, entry, before))
-        if delivery.key is not None:
-            self._lanes[delivery.key] = task
+        self._pending.setdefault((delivery.topic, delivery.partition), {})[delivery.offset] = entry
+        key = delivery.key
+        lane = self._lanes.get(key) if key is not None else None
+        if lane is not None:
+            lane.append((delivery, entry))  # runs after the records of its key before it
+            return
+        lane = deque([(delivery, entry)])
+        if key is not None:
+            self._lanes[key] = lane
+        task = asyncio.create_task(self._run_lane(key, lane))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, delivery: Delivery, entry: _Entry, before: asyncio.Task[None] | None) -> None:
+    async def _run_lane(self, key: bytes | None, lane: deque[tuple[Delivery, _Entry]]) -> None:
         try:
-            if before is not None:
-                await asyncio.wait([before])  # order within a key; its outcome is not ours
-            while True:
+            while lane:
+                delivery, entry = lane[0]
                 try:
-                    await self._process(delivery)
-                    break
-                except Exception:  # a bug in the pipeline itself: keep the record, try again
-                    log.exception("processing %s[%d]@%d failed", delivery.topic, delivery.partition, delivery.offset)
-                    await asyncio.sleep(1.0)
-            self._finish((delivery.topic, delivery.partition), delivery.offset, entry)
+                    await self._run(delivery, entry)
+                finally:
+                    lane.popleft()
+                    self._release()
         finally:
-            self._slots.release()
-            if delivery.key is not None and self._lanes.get(delivery.key) is asyncio.current_task():
-                del self._lanes[delivery.key]
+            if key is not None and self._lanes.get(key) is lane:
+                del self._lanes[key]
+            while lane:  # cancelled (drain timed out): what waited never ran and is never acked
+                lane.popleft()
+                self._release()
+
+    def _release(self) -> None:
+        self._in_flight -= 1
+        self._slots.release()
+
+    async def _run(self, delivery: Delivery, entry: _Entry) -> None:
+        tp = (delivery.topic, delivery.partition)
+        if self._pending.get(tp, {}).get(delivery.offset) is not entry:
+            return  # its partition was revoked while it waited: the new owner runs it
+        while True:
+            try:
+                await self._process(delivery)
+                break
+            except Exception:  # a bug in the pipeline itself: keep the record, try again
+                log.exception("processing %s[%d]@%d failed", delivery.topic, delivery.partition, delivery.offset)
+                await asyncio.sleep(1.0)
+        self._finish(tp, delivery.offset, entry)
 
     def _finish(self, tp: TP, offset: int, entry: _Entry) -> None:
         pending = self._pending.get(tp)

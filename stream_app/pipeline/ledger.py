@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +17,17 @@ _CLAIM = (
     "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (record_id) DO NOTHING RETURNING 1"
 )
 _RESULT = "UPDATE processed_records SET result = $2::jsonb WHERE record_id = $1"
+# A batch's claims in one statement, in record-id order so two batches never lock in opposite orders.
+_CLAIM_MANY = (
+    'INSERT INTO processed_records (record_id, task, topic, "partition", "offset", attempt, processed_at) '
+    "SELECT r, $1, t, p, o, a, now() "
+    "FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::int[]) AS u(r, t, p, o, a) ORDER BY r "
+    "ON CONFLICT (record_id) DO NOTHING RETURNING record_id"
+)
+_RESULT_MANY = (
+    "UPDATE processed_records AS p SET result = u.result::jsonb "
+    "FROM unnest($1::text[], $2::text[]) AS u(record_id, result) WHERE p.record_id = u.record_id"
+)
 
 
 async def claim(session: AsyncSession, *, record_id: str, task: str, delivery: Delivery, attempt: int) -> bool:
@@ -31,6 +44,29 @@ async def claim(session: AsyncSession, *, record_id: str, task: str, delivery: D
 async def record_result(session: AsyncSession, *, record_id: str, result_json: str) -> None:
     conn = await session.connection()
     await conn.exec_driver_sql(_RESULT, (record_id, result_json))
+
+
+async def claim_many(session: AsyncSession, *, task: str, claims: Sequence[tuple[str, Delivery, int]]) -> set[str]:
+    """`claim` for many (record id, delivery, attempt) at once; returns the ids newly claimed.
+
+    The ids must be distinct (a batch never holds one id twice).
+    """
+    ordered = sorted(claims, key=lambda claim: claim[0])
+    columns = (
+        [record_id for record_id, _, _ in ordered],
+        [delivery.topic for _, delivery, _ in ordered],
+        [delivery.partition for _, delivery, _ in ordered],
+        [delivery.offset for _, delivery, _ in ordered],
+        [attempt for _, _, attempt in ordered],
+    )
+    conn = await session.connection()
+    return {row[0] for row in await conn.exec_driver_sql(_CLAIM_MANY, (task, *columns))}
+
+
+async def record_results(session: AsyncSession, results: Sequence[tuple[str, str]]) -> None:
+    """`record_result` for many (record id, result JSON) at once."""
+    conn = await session.connection()
+    await conn.exec_driver_sql(_RESULT_MANY, ([rid for rid, _ in results], [js for _, js in results]))
 
 
 async def forget_range(session: AsyncSession, *, topic: str, partition: int, start: int, end: int) -> int:

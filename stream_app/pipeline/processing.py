@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,29 +18,23 @@ from typing import Any
 import httpx
 from aiokafka.errors import MessageSizeTooLargeError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stream_app import records
 from stream_app.db import SessionFactory
 from stream_app.errors import InvalidRecord, NewerVersion, PermanentError, RetryLater
 from stream_app.pipeline import ledger, outbox
+from stream_app.pipeline.batching import GroupCommit, HandlerPace
 from stream_app.pipeline.context import Delivery, Handler, TaskContext
 from stream_app.pipeline.deadletter import dead_letter_headers
 from stream_app.pipeline.failures import is_conflict, is_database_error, is_infrastructure_down
+from stream_app.pipeline.outcome import Outcome
 from stream_app.pipeline.publisher import Publisher
 from stream_app.settings import Settings
 from stream_app.storage import ArchiveStorage
 from stream_app.tasks import dlq_topic_for
 
 log = logging.getLogger("stream_app.records")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str  # done | duplicate | deferred | retry_scheduled | dead_lettered
-    record_id: str | None = None
-    attempt: int = 0
-    result: dict[str, Any] | None = None
-    reason: str | None = None
 
 
 class _Paused(Exception):
@@ -70,6 +63,20 @@ class RecordProcessor:
         self._http = http
         self._on_follow_ups = on_follow_ups or (lambda: None)
         self._dlq = dlq_topic_for(task, settings.topic_prefix)
+        self._pace = HandlerPace(max_round_trips=settings.batch_max_round_trips)
+        self._batches = (
+            GroupCommit(
+                task=task,
+                handler=handler,
+                sessions=sessions,
+                make_context=self._context,
+                pace=self._pace,
+                on_follow_ups=self._on_follow_ups,
+                max_size=settings.batch_max,
+            )
+            if settings.batch_max > 1
+            else None
+        )
 
     async def process(self, delivery: Delivery) -> Outcome:
         started = time.perf_counter()
@@ -107,17 +114,30 @@ class RecordProcessor:
             await asyncio.sleep(wait)
         return await self._run(delivery, env, args)
 
+    def _context(self, session: AsyncSession, env: records.Envelope) -> TaskContext:
+        schedule = partial(outbox.schedule_task, session, self._settings.topic_prefix)
+        return TaskContext(session, self._storage, env.id, env.attempt, schedule, self._settings, self._http)
+
     async def _run(self, delivery: Delivery, env: records.Envelope, args: Any) -> Outcome:
+        if self._batches is not None and self._pace.light:
+            outcome = await self._batches.run(delivery, env, args)
+            if outcome is not None:
+                return outcome
+        return await self._run_alone(delivery, env, args)
+
+    async def _run_alone(self, delivery: Delivery, env: records.Envelope, args: Any) -> Outcome:
         try:
             async with self._sessions.begin() as session:
+                await session.connection()  # a wait for a pooled connection is no round trip
+                started = time.perf_counter()
                 claimed = await ledger.claim(
                     session, record_id=env.id, task=self.task, delivery=delivery, attempt=env.attempt
                 )
                 if not claimed:
                     return Outcome("duplicate", env.id, env.attempt)
-                schedule = partial(outbox.schedule_task, session, self._settings.topic_prefix)
-                ctx = TaskContext(session, self._storage, env.id, env.attempt, schedule, self._settings, self._http)
-                result = await self._handler(ctx, args)
+                claimed_at = time.perf_counter()
+                result = await self._handler(self._context(session, env), args)
+                self._pace.observe(time.perf_counter() - claimed_at, claimed_at - started)
                 # a result that cannot be logged is a bug: fail before the commit
                 await ledger.record_result(session, record_id=env.id, result_json=json.dumps(result))
                 follow_ups = bool(session.info.get(outbox.FOLLOW_UPS))

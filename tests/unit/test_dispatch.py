@@ -210,6 +210,23 @@ async def test_a_record_of_a_revoked_partition_is_never_acked() -> None:
     assert h.acked() == [(1, 5)]  # only the partition that was not revoked
 
 
+async def test_a_record_waiting_for_its_key_is_not_run_once_its_partition_is_revoked() -> None:
+    h = Harness()
+    running, waiting = delivery(5, b"k"), delivery(6, b"k")
+    await h.submit(running)
+    await h.submit(waiting)
+    await settle()
+
+    h.dispatcher.revoke([(TOPIC, 0)])  # the new owner gets both again from the committed offset
+    h.release(running)
+    h.release(waiting)
+    await settle()
+
+    assert h.started() == [5]  # running finishes; the waiting one is left to the new owner
+    assert h.acked() == []
+    assert h.dispatcher.in_flight == 0
+
+
 @pytest.mark.parametrize("first_to_finish", ["old", "new"])
 async def test_a_redelivered_record_is_acked_only_by_its_own_completion(first_to_finish: str) -> None:
     # No key, so the old run and the redelivery run side by side (the worst case).
