@@ -29,7 +29,15 @@ class SyncTeamsV1(OwnerSyncV1):
 
 
 class SyncReposV1(OwnerSyncV1):
-    pass
+    """Producers send the owner fields only. The others continue a sync one listing page per
+    record: the worker sets them on the record it schedules for the next page. A worker that
+    does not know them ignores them and syncs the whole listing from the first page."""
+
+    cursor: str | None = Field(default=None, min_length=1, max_length=2000, description="provider page; null: first")
+    page: int = Field(default=1, ge=1, description="this record's page number in the sync")
+    private_seen: list[int] = Field(default_factory=list, description="private repoids listed by earlier pages")
+    listed_seen: list[int] = Field(default_factory=list, description="repoids of earlier pages (using_integration)")
+    exact: bool = Field(default=True, description="false once the ids outgrew a record: the last page only adds")
 
 
 class DeleteOwnerV1(Args):

@@ -1,4 +1,4 @@
-"""app.tasks.sync_repos.SyncRepos: the repos an owner can see, and its permissions."""
+"""app.tasks.sync_repos.SyncRepos: the repos an owner can see, one page per record, and its permissions."""
 
 from __future__ import annotations
 
@@ -10,10 +10,4 @@ from stream_app.task_args import SyncReposV1
 
 @agent("app.tasks.sync_repos.SyncRepos")
 async def sync_repos(ctx: TaskContext, args: SyncReposV1) -> Result:
-    return await repo_sync.sync_repos(
-        ctx.session,
-        ownerid=args.ownerid,
-        http=ctx.http,
-        settings=ctx.settings,
-        using_integration=args.using_integration,
-    )
+    return await repo_sync.sync_repos(ctx.session, args, http=ctx.http, settings=ctx.settings, schedule=ctx.schedule)

@@ -2,8 +2,9 @@
 
 Every method raises the `stream_app.providers.errors` taxonomy: `ProviderNotFound`,
 `ProviderUnauthorized`, `ProviderClientError` (4xx), `ProviderRateLimited` and
-`ProviderServerError` (transient, both `RetryLater`). Methods returning `X | None` answer
-None for a 404 instead of raising.
+`ProviderServerError` (transient, both `RetryLater`); `paging.InvalidCursor` (a client error)
+for a page cursor it did not make. Methods returning `X | None` answer None for a 404 instead
+of raising.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
+from stream_app.providers.paging import RepoPage
 from stream_app.providers.types import (
     BranchInfo,
     CombinedStatus,
@@ -39,11 +41,21 @@ class Provider(Protocol):
         ...
 
     def list_repos(self) -> AsyncIterator[list[RepoInfo]]:
-        """The repos the user can see, one provider page at a time (commit per page)."""
+        """The repos the user can see, one provider page at a time."""
         ...
 
     def list_installation_repos(self) -> AsyncIterator[list[RepoInfo]]:
         """The repos an app installation token may use, one page at a time."""
+        ...
+
+    async def list_repos_page(self, cursor: str | None = None) -> RepoPage:
+        """One page of `list_repos`: the first (cursor None) or the one a previous page's
+        `next_cursor` names. Raises `InvalidCursor` for a cursor this provider did not make
+        for this listing (see providers/paging.py)."""
+        ...
+
+    async def list_installation_repos_page(self, cursor: str | None = None) -> RepoPage:
+        """One page of `list_installation_repos`, as `list_repos_page`."""
         ...
 
     # One repo

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from stream_app.providers import github_json as gh
+from stream_app.providers import paging
 from stream_app.providers.errors import ProviderNotFound
-from stream_app.providers.http import DEFAULT_TIMEOUT, ApiClient
+from stream_app.providers.http import DEFAULT_TIMEOUT, ApiClient, next_link
+from stream_app.providers.paging import RepoPage
 from stream_app.providers.types import (
     BranchInfo,
     CombinedStatus,
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 ACCEPT = "application/vnd.github+json"
 ACCEPT_RAW = "application/vnd.github.raw"
 MAX_STATUS_DESCRIPTION = 140  # GitHub rejects longer descriptions with a 422
+USER_REPOS = "/user/repos"
+INSTALLATION_REPOS = "/installation/repositories"
 
 
 def _repo_path(repo: RepoRef, tail: str = "") -> str:
@@ -72,13 +76,39 @@ class GitHub:
         return [gh.owner_info(await self.api.get_json(f"/orgs/{quote(org['login'], safe='')}")) for org in orgs]
 
     async def list_repos(self) -> AsyncIterator[list[RepoInfo]]:
-        async for page in self.api.pages("/user/repos", per_page=self.per_page):
-            yield [gh.repo_info(item) for item in page]
+        async for page in self._repo_pages(self.list_repos_page):
+            yield page
 
     async def list_installation_repos(self) -> AsyncIterator[list[RepoInfo]]:
-        pages = self.api.pages("/installation/repositories", per_page=self.per_page, items_key="repositories")
-        async for page in pages:
-            yield [gh.repo_info(item) for item in page]
+        async for page in self._repo_pages(self.list_installation_repos_page):
+            yield page
+
+    async def list_repos_page(self, cursor: str | None = None) -> RepoPage:
+        return await self._repo_page(USER_REPOS, cursor)
+
+    async def list_installation_repos_page(self, cursor: str | None = None) -> RepoPage:
+        return await self._repo_page(INSTALLATION_REPOS, cursor, items_key="repositories")
+
+    async def _repo_page(self, path: str, cursor: str | None, items_key: str | None = None) -> RepoPage:
+        """One page; the cursor is the `next` link relative to the API root (paging.py checks both)."""
+        if cursor is None:
+            response = await self.api.request("GET", path, params={"per_page": self.per_page})
+        else:  # the link carries the query, per_page included
+            response = await self.api.request("GET", paging.request_path(cursor, path))
+        body = response.json()
+        items = body[items_key] if items_key else body
+        following = paging.cursor_for(next_link(response.headers.get("Link")), api_url=self.api.api_url, path=path)
+        return RepoPage([gh.repo_info(item) for item in items], following)
+
+    @staticmethod
+    async def _repo_pages(page_at: Callable[[str | None], Awaitable[RepoPage]]) -> AsyncIterator[list[RepoInfo]]:
+        cursor: str | None = None
+        while True:
+            page = await page_at(cursor)
+            yield page.repos
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     # One repo
     async def get_repo(self, repo: RepoRef) -> RepoInfo:

@@ -39,6 +39,16 @@ class _Failure:
     times: int
     path: str | None
     method: str | None
+    query: dict[str, str] | None = None
+
+    def matches(self, method: str, path: str, query: dict[str, str]) -> bool:
+        wanted = self.query or {}
+        return (
+            self.times > 0
+            and path.startswith(self.path or "")
+            and method == (self.method or method)
+            and all(query.get(k) == v for k, v in wanted.items())
+        )
 
 
 @dataclass
@@ -84,9 +94,18 @@ class FakeGitHub(GitHubState):
             await self._runner.cleanup()
 
     # Switches
-    def fail_next(self, status: int = 500, *, times: int = 1, path: str | None = None, method: str | None = None):
-        """The next `times` requests (whose path starts with `path`, if given) answer `status`."""
-        self._switches.failures.append(_Failure(status, times, path, method))
+    def fail_next(
+        self,
+        status: int = 500,
+        *,
+        times: int = 1,
+        path: str | None = None,
+        method: str | None = None,
+        query: dict[str, str] | None = None,
+    ) -> None:
+        """The next `times` requests (whose path starts with `path` and whose query has `query`,
+        if given) answer `status`."""
+        self._switches.failures.append(_Failure(status, times, path, method, query))
 
     def rate_limit(
         self, *, reset_at: datetime, status: int = 403, retry_after: int | None = None, times: int | None = None
@@ -115,9 +134,9 @@ class FakeGitHub(GitHubState):
         if self.latency:
             await asyncio.sleep(self.latency)
         try:
-            self._check_switches(request.method, path)
+            self._check_switches(request.method, path, dict(request.query))
             request[github_auth.PRINCIPAL] = github_auth.authenticate(self, token)
-            response = await handler(request)
+            response: web.StreamResponse = await handler(request)
         except ApiError as exc:
             response = web.json_response(
                 {"message": exc.message, "documentation_url": "https://docs.github.com/rest"},
@@ -128,9 +147,9 @@ class FakeGitHub(GitHubState):
         response.headers.setdefault("X-RateLimit-Remaining", "4999")
         return response
 
-    def _check_switches(self, method: str, path: str) -> None:
+    def _check_switches(self, method: str, path: str, query: dict[str, str]) -> None:
         for failure in self._switches.failures:
-            if failure.times > 0 and path.startswith(failure.path or "") and method == (failure.method or method):
+            if failure.matches(method, path, query):
                 failure.times -= 1
                 raise ApiError(failure.status, "Server Error" if failure.status >= 500 else "Failure")
         limit = self._switches.rate_limit

@@ -10,7 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from tests.fakes.github import FakeGitHub
 
-FAKE: web.AppKey[Any] = web.AppKey("fake_github")
+FAKE: web.AppKey[FakeGitHub] = web.AppKey("fake_github")
 
 
 class ApiError(Exception):

@@ -118,7 +118,7 @@ async def get_tree(request: web.Request) -> web.Response:
     repo = repo_of(request)
     commit = commit_of(request, repo, request.match_info["ref"])
     dirs = {"/".join(p.split("/")[:i]) for p in commit.files for i in range(1, p.count("/") + 1)}
-    tree = [{"path": d, "mode": "040000", "type": "tree"} for d in sorted(dirs)]
+    tree: list[dict[str, str | int]] = [{"path": d, "mode": "040000", "type": "tree"} for d in sorted(dirs)]
     tree += [{"path": p, "mode": "100644", "type": "blob", "size": len(c)} for p, c in sorted(commit.files.items())]
     return web.json_response({"sha": commit.sha, "tree": tree, "truncated": False})
 

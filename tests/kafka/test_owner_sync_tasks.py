@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ TASKS = [SYNC_TEAMS, SYNC_REPOS, SYNC_PLANS]
 TOKEN = "gho_alice"
 KEY = Fernet.generate_key().decode()  # this module's tokens at rest
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
+Sessions = async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
@@ -88,7 +90,7 @@ async def send(settings: Settings, task: str, **args: Any) -> str:
 async def send_twice(settings: Settings, task: str, **args: Any) -> str:
     """The same record delivered twice (a crash before the offset commit, or a replay)."""
     name, record_id, key, value = build_record(task, args)
-    keys = [key.encode()] * 2 if key else None
+    keys: list[bytes | None] | None = [key.encode()] * 2 if key else None
     await produce_raw(settings.kafka_bootstrap, topic_for(name, settings.topic_prefix), [value, value], keys=keys)
     return record_id
 
@@ -120,7 +122,9 @@ async def both_committed(settings: Settings, task: str) -> bool:
     return sum(offsets.values()) == 2
 
 
-async def test_sync_teams_delivered_twice_chains_sync_repos_once(task_settings, worker, alice, gh, session_factory):
+async def test_sync_teams_delivered_twice_chains_sync_repos_once(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     rid = await send_twice(task_settings, SYNC_TEAMS, ownerid=alice, username="alice", chain_sync_repos=True)
 
     async with worker():
@@ -141,7 +145,9 @@ async def test_sync_teams_delivered_twice_chains_sync_repos_once(task_settings, 
     assert not [r for r in gh.requests if r.method in WRITES]
 
 
-async def test_sync_repos_delivered_twice_runs_once(task_settings, worker, alice, gh, session_factory):
+async def test_sync_repos_delivered_twice_runs_once(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     rid = await send_twice(task_settings, SYNC_REPOS, ownerid=alice)
     async with worker():
         first = await processed(session_factory, record_id=rid)
@@ -155,9 +161,69 @@ async def test_sync_repos_delivered_twice_runs_once(task_settings, worker, alice
     assert not [r for r in gh.requests if r.method in WRITES]
 
 
+async def sync_repos_results(sessions: Sessions) -> list[dict[str, Any]]:
+    """The ledger results of every SyncRepos record so far, by page."""
+    async with sessions() as s:
+        rows = await s.scalars(select(ProcessedRecord.result).where(ProcessedRecord.task == SYNC_REPOS))
+        return sorted((r for r in rows if r is not None), key=lambda r: (r.get("page", 0), str(r)))
+
+
+async def test_a_multi_page_account_syncs_fully_one_record_per_page(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
+    for n in range(247):  # with the 3 above: 250 repos, 3 pages of 100
+        gh.add_repo(f"alice/r{n:03}", private=n % 2 == 0)
+
+    async def last_page_done() -> bool:
+        return any(r.get("continued") is False for r in await sync_repos_results(session_factory))
+
+    async with worker():
+        await send(task_settings, SYNC_REPOS, ownerid=alice)
+        await wait_until(last_page_done, what="the last page")
+
+    results = await sync_repos_results(session_factory)
+    assert [(r["page"], r["continued"], len(r["repoids"])) for r in results] == [
+        (1, True, 100),
+        (2, True, 100),
+        (3, False, 50),
+    ]
+    async with session_factory() as s:
+        private = list(await s.scalars(select(Repo.repoid).where(Repo.private.is_(True)).order_by(Repo.repoid)))
+        assert await s.scalar(select(func.count()).select_from(Repo)) == 250
+        assert await s.scalar(select(func.count()).select_from(OutboxRecord)) == 0
+    assert results[-1]["private_total"] == len(private) == 124 + 2
+    assert (await owner(session_factory, alice)).permission == private
+    assert [r.query.get("page", "1") for r in gh.requests if r.path == "/user/repos"] == ["1", "2", "3"]
+
+
+async def test_a_continuation_delivered_twice_schedules_the_next_page_once(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
+    for n in range(247):
+        gh.add_repo(f"alice/r{n:03}")
+    cursor = "/user/repos?per_page=100&page=2"
+    rid = await send_twice(task_settings, SYNC_REPOS, ownerid=alice, cursor=cursor, page=2)
+
+    async def last_page_done() -> bool:
+        return any(r.get("page") == 3 for r in await sync_repos_results(session_factory))
+
+    async def all_committed() -> bool:  # both deliveries of page 2, then page 3, on the owner's partition
+        offsets = await committed_offsets(task_settings.kafka_bootstrap, group_for(SYNC_REPOS, task_settings.group_id))
+        return sum(offsets.values()) == 3
+
+    async with worker():
+        await processed(session_factory, record_id=rid)
+        await wait_until(last_page_done, what="page 3")
+        await wait_until(all_committed, what="three records committed")
+        await asyncio.sleep(1.0)  # time for a second continuation to show up, if there were one
+
+    assert [(r["page"], r["continued"]) for r in await sync_repos_results(session_factory)] == [(2, True), (3, False)]
+    assert [r.query.get("page") for r in gh.requests if r.path == "/user/repos"] == ["2", "3"]
+
+
 async def test_a_rate_limited_sync_waits_in_the_outbox_until_the_reset(
-    task_settings, worker, alice, gh, session_factory
-):
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     gh.rate_limit(reset_at=reset)
     query = select(OutboxRecord).where(OutboxRecord.topic == topic_for(SYNC_REPOS, task_settings.topic_prefix))
@@ -178,7 +244,9 @@ async def test_a_rate_limited_sync_waits_in_the_outbox_until_the_reset(
     assert TOKEN.encode() not in row.value and TOKEN not in row.reason
 
 
-async def test_a_rate_limited_sync_is_applied_after_the_reset(task_settings, worker, alice, gh, session_factory):
+async def test_a_rate_limited_sync_is_applied_after_the_reset(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
     gh.rate_limit(reset_at=reset, times=1)
 
@@ -190,7 +258,9 @@ async def test_a_rate_limited_sync_is_applied_after_the_reset(task_settings, wor
     assert row.result["removed"] == [] and len(row.result["orgs"]) == 1
 
 
-async def test_a_server_error_is_retried(task_settings, worker, alice, gh, session_factory):
+async def test_a_server_error_is_retried(
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     gh.fail_next(502, path="/user/repos")
 
     async with worker():
@@ -202,8 +272,8 @@ async def test_a_server_error_is_retried(task_settings, worker, alice, gh, sessi
 
 
 async def test_revoked_token_and_missing_owner_end_with_clear_results(
-    task_settings, worker, alice, gh, session_factory
-):
+    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     gh.revoke(TOKEN)
 
     async with worker():
@@ -217,7 +287,9 @@ async def test_revoked_token_and_missing_owner_end_with_clear_results(
 
 
 @pytest.mark.usefixtures("app_env")
-async def test_sync_plans_end_to_end_delivered_twice(task_settings, worker, gh, session_factory):
+async def test_sync_plans_end_to_end_delivered_twice(
+    task_settings: Settings, worker: Any, gh: FakeGitHub, session_factory: Sessions
+) -> None:
     gh.add_marketplace_account("acme", unit_count=25)
     sender = {"id": gh.accounts["alice"].id, "login": "alice", "type": "User"}
     acme = {"id": gh.accounts["acme"].id, "login": "acme", "type": "Organization"}
