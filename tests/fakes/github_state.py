@@ -8,6 +8,7 @@ members of the owning org, collaborators, and installations that include them.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -80,7 +81,7 @@ class GitHubState:
         author: str | None = None,
         parents: list[str] | None = None,
         branch: str | None = None,
-        files: dict[str, bytes | None] | None = None,
+        files: Mapping[str, bytes | None] | None = None,
         sha: str | None = None,
     ) -> Commit:
         """A commit whose files are its first parent's with `files` applied (None deletes)."""

@@ -60,7 +60,9 @@ def batch_selects(engine: AsyncEngine) -> Iterator[list[str]]:
     event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
-async def test_migrate_to_archive_moves_one_commits_report(session_factory, storage):
+async def test_migrate_to_archive_moves_one_commits_report(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a repo whose two commits hold their reports in the database
     repoid, [first, second] = await _seed_repo(session_factory, with_report=2)
 
@@ -73,11 +75,15 @@ async def test_migrate_to_archive_moves_one_commits_report(session_factory, stor
     assert json.loads(await storage.read(commit_report_path(repoid, first))) == _report(0)
     assert not await storage.exists(commit_report_path(repoid, second))
     async with session_factory() as s:
-        reports = dict((await s.execute(select(Commit.commitid, Commit.report).where(Commit.repoid == repoid))).all())
+        reports: dict[str, Any] = dict(
+            (await s.execute(select(Commit.commitid, Commit.report).where(Commit.repoid == repoid))).all()
+        )
     assert reports == {first: None, second: _report(1)}
 
 
-async def test_migrate_to_archive_moves_every_commit_in_batches(session_factory, storage, batch_selects):
+async def test_migrate_to_archive_moves_every_commit_in_batches(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage, batch_selects: list[str]
+) -> None:
     # Given 250 commits with reports and 3 without
     repoid, commitids = await _seed_repo(session_factory, with_report=250, without_report=3)
 
@@ -93,7 +99,9 @@ async def test_migrate_to_archive_moves_every_commit_in_batches(session_factory,
         assert json.loads(await storage.read(commit_report_path(repoid, commitid))) == _report(n)
 
 
-async def test_migrate_to_archive_leaves_other_repos_untouched(session_factory, storage):
+async def test_migrate_to_archive_leaves_other_repos_untouched(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     repoid, _ = await _seed_repo(session_factory, with_report=2)
     other, other_commitids = await _seed_repo(session_factory, with_report=2)
 
@@ -104,7 +112,9 @@ async def test_migrate_to_archive_leaves_other_repos_untouched(session_factory, 
     assert not any([await storage.exists(commit_report_path(other, c)) for c in other_commitids])
 
 
-async def test_migrate_to_archive_reports_a_missing_repo_or_commit(session_factory, storage):
+async def test_migrate_to_archive_reports_a_missing_repo_or_commit(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     repoid, _ = await _seed_repo(session_factory, with_report=1)
 
     async with session_factory.begin() as s:
@@ -115,7 +125,9 @@ async def test_migrate_to_archive_reports_a_missing_repo_or_commit(session_facto
     assert missing_commit == {"reason": "commit_not_found"}
 
 
-async def test_migrate_to_archive_twice_is_a_no_op(session_factory, storage):
+async def test_migrate_to_archive_twice_is_a_no_op(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a repo migrated once
     repoid, commitids = await _seed_repo(session_factory, with_report=3, without_report=1)
     async with session_factory.begin() as s:
@@ -132,7 +144,9 @@ async def test_migrate_to_archive_twice_is_a_no_op(session_factory, storage):
     assert json.loads(await storage.read(commit_report_path(repoid, commitids[0]))) == _report(0)
 
 
-async def test_migrate_to_archive_finishes_after_a_rollback_that_followed_the_writes(session_factory, storage):
+async def test_migrate_to_archive_finishes_after_a_rollback_that_followed_the_writes(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a migration whose transaction rolled back after the files were written
     repoid, commitids = await _seed_repo(session_factory, with_report=120)
     with pytest.raises(Crash):
@@ -152,7 +166,9 @@ async def test_migrate_to_archive_finishes_after_a_rollback_that_followed_the_wr
     assert json.loads(await storage.read(commit_report_path(repoid, commitids[7]))) == _report(7)
 
 
-async def test_migrate_to_archive_skips_a_json_null_report(session_factory, storage: LocalStorage):
+async def test_migrate_to_archive_skips_a_json_null_report(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     async with session_factory.begin() as s:
         repoid = await create_repo(s, ownerid=await create_owner(s))
         commit_id = await create_commit(s, repoid=repoid, report=None)  # stored as JSON 'null'

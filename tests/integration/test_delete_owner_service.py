@@ -72,7 +72,9 @@ async def _owner_row(session: AsyncSession, ownerid: int) -> tuple[object, ...]:
     return tuple((await session.execute(select(*columns).where(Owner.ownerid == ownerid))).one())
 
 
-async def test_delete_owner_deletes_its_repos_coverage_and_files(session_factory, storage):
+async def test_delete_owner_deletes_its_repos_coverage_and_files(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given an owner with two repos holding coverage data, and references to it elsewhere
     world = await _seed_world(session_factory, storage)
 
@@ -94,7 +96,9 @@ async def test_delete_owner_deletes_its_repos_coverage_and_files(session_factory
     assert [path for repo in world.owned for path in repo.files if await storage.exists(path)] == []
 
 
-async def test_delete_owner_unlinks_it_and_keeps_other_owners_data(session_factory, storage):
+async def test_delete_owner_unlinks_it_and_keeps_other_owners_data(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given an owner referenced by other owners, their repo, commit and pull
     world = await _seed_world(session_factory, storage)
 
@@ -114,14 +118,18 @@ async def test_delete_owner_unlinks_it_and_keeps_other_owners_data(session_facto
     assert all([await storage.exists(path) for path in world.other.files])
 
 
-async def test_delete_owner_reports_a_missing_owner(session_factory, storage):
+async def test_delete_owner_reports_a_missing_owner(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     async with session_factory.begin() as s:
         result = await delete_owner(s, storage, ownerid=404)
 
     assert result == {"reason": "owner_not_found"}
 
 
-async def test_delete_owner_twice_is_a_no_op(session_factory, storage):
+async def test_delete_owner_twice_is_a_no_op(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given an owner deleted once
     world = await _seed_world(session_factory, storage)
     async with session_factory.begin() as s:
@@ -137,7 +145,9 @@ async def test_delete_owner_twice_is_a_no_op(session_factory, storage):
         assert await count_coverage_rows(s, repoid=world.other.repoid) == SEEDED
 
 
-async def test_delete_owner_finishes_after_a_rollback_that_followed_the_file_deletes(session_factory, storage):
+async def test_delete_owner_finishes_after_a_rollback_that_followed_the_file_deletes(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a deletion whose transaction rolled back after the owner's files were deleted
     world = await _seed_world(session_factory, storage)
     with pytest.raises(Crash):
@@ -161,7 +171,9 @@ async def test_delete_owner_finishes_after_a_rollback_that_followed_the_file_del
     }
 
 
-async def test_delete_owner_without_repos_deletes_only_the_owner(session_factory, storage):
+async def test_delete_owner_without_repos_deletes_only_the_owner(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     async with session_factory.begin() as s:
         ownerid = await create_owner(s)
 

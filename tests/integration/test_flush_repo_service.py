@@ -31,7 +31,9 @@ async def _seed_repos(
         return [await seed_repo_coverage(s, storage, repoid=repoid) for repoid in repoids]
 
 
-async def test_flush_repo_deletes_coverage_rows_and_files(session_factory, storage):
+async def test_flush_repo_deletes_coverage_rows_and_files(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a repo with coverage data, yaml and cache
     [repo] = await _seed_repos(session_factory, storage, 1)
 
@@ -48,7 +50,9 @@ async def test_flush_repo_deletes_coverage_rows_and_files(session_factory, stora
     assert [path for path in repo.files if await storage.exists(path)] == []
 
 
-async def test_flush_repo_leaves_other_repos_untouched(session_factory, storage):
+async def test_flush_repo_leaves_other_repos_untouched(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given two repos with coverage data
     [flushed, other] = await _seed_repos(session_factory, storage, 2)
 
@@ -64,14 +68,18 @@ async def test_flush_repo_leaves_other_repos_untouched(session_factory, storage)
     assert all([await storage.exists(path) for path in other.files])
 
 
-async def test_flush_repo_reports_a_missing_repo(session_factory, storage):
+async def test_flush_repo_reports_a_missing_repo(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     async with session_factory.begin() as s:
         result = await flush_repo(s, storage, repoid=404)
 
     assert result == {"reason": "repo_not_found"}
 
 
-async def test_flush_repo_twice_is_a_no_op(session_factory, storage):
+async def test_flush_repo_twice_is_a_no_op(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a repo flushed once
     [repo] = await _seed_repos(session_factory, storage, 1)
     async with session_factory.begin() as s:
@@ -85,7 +93,9 @@ async def test_flush_repo_twice_is_a_no_op(session_factory, storage):
     assert result == {"repoid": repo.repoid, "deleted": {**NOTHING, "files": 0}}
 
 
-async def test_flush_repo_finishes_after_a_rollback_that_followed_the_file_deletes(session_factory, storage):
+async def test_flush_repo_finishes_after_a_rollback_that_followed_the_file_deletes(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a flush whose transaction rolled back after its files were deleted
     [repo] = await _seed_repos(session_factory, storage, 1)
     with pytest.raises(Crash):

@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.coverage import Branches, Coverage, PartialReport, Report, Session, dump_report, hits
 from stream_app.models import Commit, OutboxRecord, Owner, Pull
@@ -19,7 +22,8 @@ from stream_app.pipeline import outbox
 from stream_app.providers import ProviderRateLimited, ProviderServerError
 from stream_app.services.pulls import sync_pull
 from stream_app.services.repo_provider import ProviderSetup
-from stream_app.storage import ArchiveStorage
+from stream_app.settings import Settings
+from stream_app.storage import ArchiveStorage, LocalStorage
 from stream_app.storage.paths import commit_report_path
 from stream_app.tokens import encrypt_token
 from tests.factories import create_commit, create_owner, create_pull, create_repo
@@ -29,6 +33,7 @@ from tests.fakes.plugin import fake_github, provider_http, provider_settings  # 
 pytestmark = pytest.mark.db
 
 TOKEN = "gho_alice"
+Sessions = async_sessionmaker[AsyncSession]
 OLD_APP = b"a = 1\nb = 2\nc = 3\n"
 NEW_APP = b"a = 1\nb = 20\nc = 3\nd = 4\n"  # line 2 changed, line 4 added
 NEW_FILE = b"x = 1\ny = 2\nz = 3\n"  # lines 1-3 added
@@ -54,8 +59,11 @@ class Seeded:
         return self.commits[-1]
 
 
+Seed = Callable[..., Awaitable[Seeded]]
+
+
 @pytest.fixture
-def setup(provider_http, provider_settings) -> ProviderSetup:
+def setup(provider_http: httpx.AsyncClient, provider_settings: Settings) -> ProviderSetup:
     return ProviderSetup(provider_http, provider_settings)
 
 
@@ -73,7 +81,7 @@ def build_fake(gh: FakeGitHub) -> tuple[int, str, tuple[str, ...]]:
 
 
 @pytest.fixture
-def seed(session_factory, fake_github, provider_settings):
+def seed(session_factory: Sessions, fake_github: FakeGitHub, provider_settings: Settings) -> Seed:
     async def create(*, token: str | None = TOKEN) -> Seeded:
         repo_service_id, base, commits = build_fake(fake_github)
         stored = encrypt_token(token, provider_settings.encryption_key) if token else None
@@ -96,7 +104,15 @@ async def write_head_report(storage: ArchiveStorage, repoid: int, commitid: str)
     await storage.write(commit_report_path(repoid, commitid), dump_report(report))
 
 
-async def run(session_factory, setup, storage, repoid: int, *, pullid: int = 1, notify: bool = True) -> dict[str, Any]:
+async def run(
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    storage: ArchiveStorage,
+    repoid: int,
+    *,
+    pullid: int = 1,
+    notify: bool = True,
+) -> dict[str, Any]:
     async with session_factory.begin() as s:
         schedule = partial(outbox.schedule_task, s, "")
         return await sync_pull(
@@ -104,14 +120,14 @@ async def run(session_factory, setup, storage, repoid: int, *, pullid: int = 1, 
         )
 
 
-async def stored_pull(session_factory, repoid: int, pullid: int = 1) -> Pull:
+async def stored_pull(session_factory: Sessions, repoid: int, pullid: int = 1) -> Pull:
     async with session_factory() as s:
         pull = await s.scalar(select(Pull).where(Pull.repoid == repoid, Pull.pullid == pullid))
     assert pull is not None
     return pull
 
 
-async def scheduled(session_factory) -> list[tuple[str, dict[str, Any]]]:
+async def scheduled(session_factory: Sessions) -> list[tuple[str, dict[str, Any]]]:
     async with session_factory() as s:
         rows = (await s.scalars(select(OutboxRecord).order_by(OutboxRecord.id))).all()
     return [(json.loads(r.value)["task"], json.loads(r.value)["args"]) for r in rows]
@@ -122,8 +138,8 @@ def result(updated: bool, merged: int = 0, deleted: int = 0, notified: bool = Tr
 
 
 async def test_sync_stores_the_pull_its_author_and_exact_diff_coverage(
-    session_factory, setup, storage, seed, fake_github
-):
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     await write_head_report(storage, seeded.repoid, seeded.head)
 
@@ -145,7 +161,9 @@ async def test_sync_stores_the_pull_its_author_and_exact_diff_coverage(
     assert await scheduled(session_factory) == [("app.tasks.notify.Notify", notify)]
 
 
-async def test_sync_without_a_head_report_stores_no_diff(session_factory, setup, storage, seed, fake_github):
+async def test_sync_without_a_head_report_stores_no_diff(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     # Given a pull stored with an older diff, and no report for the new head
     seeded = await seed()
     async with session_factory.begin() as s:
@@ -161,7 +179,9 @@ async def test_sync_without_a_head_report_stores_no_diff(session_factory, setup,
     assert await scheduled(session_factory) == []
 
 
-async def test_sync_twice_is_a_no_op(session_factory, setup, storage, seed):
+async def test_sync_twice_is_a_no_op(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed
+) -> None:
     seeded = await seed()
     await write_head_report(storage, seeded.repoid, seeded.head)
     await run(session_factory, setup, storage, seeded.repoid, notify=False)
@@ -174,7 +194,7 @@ async def test_sync_twice_is_a_no_op(session_factory, setup, storage, seed):
     assert (after.updatestamp, after.diff) == (before.updatestamp, before.diff)
 
 
-async def _pull_commits(session_factory, seeded: Seeded) -> dict[str, int]:
+async def _pull_commits(session_factory: Sessions, seeded: Seeded) -> dict[str, int]:
     """Commit rows: the pull's two, one force-pushed away (pullid 1), one of another pull."""
     async with session_factory.begin() as s:
         ids = {
@@ -186,7 +206,7 @@ async def _pull_commits(session_factory, seeded: Seeded) -> dict[str, int]:
     return ids
 
 
-async def commits(session_factory, repoid: int) -> dict[str, tuple[str | None, bool | None, bool | None]]:
+async def commits(session_factory: Sessions, repoid: int) -> dict[str, tuple[str | None, bool | None, bool | None]]:
     async with session_factory() as s:
         rows = await s.execute(
             select(Commit.commitid, Commit.branch, Commit.merged, Commit.deleted).where(Commit.repoid == repoid)
@@ -202,12 +222,12 @@ def merge(gh: FakeGitHub, seeded: Seeded, *, squash: bool) -> None:
 
 
 async def test_a_merged_pull_marks_its_commits_merged_and_soft_deletes_the_rest(
-    session_factory,
-    setup,
-    storage,
-    seed,
-    fake_github,
-):
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    storage: LocalStorage,
+    seed: Seed,
+    fake_github: FakeGitHub,
+) -> None:
     seeded = await seed()
     await _pull_commits(session_factory, seeded)
     merge(fake_github, seeded, squash=False)
@@ -226,7 +246,9 @@ async def test_a_merged_pull_marks_its_commits_merged_and_soft_deletes_the_rest(
     assert await run(session_factory, setup, storage, seeded.repoid, notify=False) == result(False, notified=False)
 
 
-async def test_a_squash_merged_pull_does_not_mark_commits_merged(session_factory, setup, storage, seed, fake_github):
+async def test_a_squash_merged_pull_does_not_mark_commits_merged(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     await _pull_commits(session_factory, seeded)
     merge(fake_github, seeded, squash=True)
@@ -237,7 +259,9 @@ async def test_a_squash_merged_pull_does_not_mark_commits_merged(session_factory
     assert (await commits(session_factory, seeded.repoid))[seeded.head] == ("feature", None, None)
 
 
-async def test_sync_gives_clear_results_for_missing_things(session_factory, setup, storage, seed, fake_github):
+async def test_sync_gives_clear_results_for_missing_things(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     nothing = result(False, notified=False)
 
@@ -251,7 +275,9 @@ async def test_sync_gives_clear_results_for_missing_things(session_factory, setu
     assert await scheduled(session_factory) == []
 
 
-async def test_sync_without_a_token_says_so(session_factory, setup, storage, seed, fake_github):
+async def test_sync_without_a_token_says_so(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(token=None)
 
     assert await run(session_factory, setup, storage, seeded.repoid) == {
@@ -261,7 +287,9 @@ async def test_sync_without_a_token_says_so(session_factory, setup, storage, see
     assert fake_github.requests == []
 
 
-async def test_sync_rate_limited_is_retried_at_the_reset_time(session_factory, setup, storage, seed, fake_github):
+async def test_sync_rate_limited_is_retried_at_the_reset_time(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     reset_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=9)
     fake_github.rate_limit(reset_at=reset_at)
@@ -273,7 +301,9 @@ async def test_sync_rate_limited_is_retried_at_the_reset_time(session_factory, s
     assert await scheduled(session_factory) == []
 
 
-async def test_sync_provider_error_is_retried_and_writes_nothing(session_factory, setup, storage, seed, fake_github):
+async def test_sync_provider_error_is_retried_and_writes_nothing(
+    session_factory: Sessions, setup: ProviderSetup, storage: LocalStorage, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     await write_head_report(storage, seeded.repoid, seeded.head)
     fake_github.fail_next(502, path="/repos/alice/widgets/compare")

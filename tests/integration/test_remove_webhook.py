@@ -5,23 +5,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import Repo
 from stream_app.providers import ProviderRateLimited, ProviderServerError
 from stream_app.services.repo_provider import ProviderSetup
 from stream_app.services.webhooks import remove_old_hook
+from stream_app.settings import Settings
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner, create_repo
+from tests.fakes.github import FakeGitHub
 from tests.fakes.plugin import fake_github, provider_http, provider_settings  # noqa: F401
 
 pytestmark = pytest.mark.db
 
 TOKEN = "gho_alice"
 HOOKS = "/repos/alice/widgets/hooks/"
+Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -30,13 +37,16 @@ class Seeded:
     hookid: str
 
 
+Seed = Callable[..., Awaitable[Seeded]]
+
+
 @pytest.fixture
-def setup(provider_http, provider_settings) -> ProviderSetup:
+def setup(provider_http: httpx.AsyncClient, provider_settings: Settings) -> ProviderSetup:
     return ProviderSetup(provider_http, provider_settings)
 
 
 @pytest.fixture
-def seed(session_factory, fake_github, provider_settings):
+def seed(session_factory: Sessions, fake_github: FakeGitHub, provider_settings: Settings) -> Seed:
     """alice's repo `widgets` with one webhook on the fake, its id stored in repos.hookid."""
 
     async def create(*, token: str | None = TOKEN, hook_on_provider: bool = True) -> Seeded:
@@ -56,19 +66,21 @@ def seed(session_factory, fake_github, provider_settings):
     return create
 
 
-async def run(session_factory, setup: ProviderSetup, repoid: int) -> dict:
+async def run(session_factory: Sessions, setup: ProviderSetup, repoid: int) -> dict[str, Any]:
     async with session_factory.begin() as s:
         return await remove_old_hook(s, setup, repoid=repoid)
 
 
-async def stored_hookid(session_factory, repoid: int) -> str | None:
+async def stored_hookid(session_factory: Sessions, repoid: int) -> str | None:
     async with session_factory() as s:
         repo = await s.get(Repo, repoid)
         assert repo is not None
         return repo.hookid
 
 
-async def test_remove_old_hook_deletes_the_hook_and_clears_hookid(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_deletes_the_hook_and_clears_hookid(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
 
     result = await run(session_factory, setup, seeded.repoid)
@@ -79,7 +91,9 @@ async def test_remove_old_hook_deletes_the_hook_and_clears_hookid(session_factor
     assert await stored_hookid(session_factory, seeded.repoid) is None
 
 
-async def test_remove_old_hook_counts_a_hook_already_gone_as_removed(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_counts_a_hook_already_gone_as_removed(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     # Given a stored hookid the provider no longer has (someone deleted it by hand): a 404
     seeded = await seed(hook_on_provider=False)
 
@@ -89,7 +103,9 @@ async def test_remove_old_hook_counts_a_hook_already_gone_as_removed(session_fac
     assert await stored_hookid(session_factory, seeded.repoid) is None
 
 
-async def test_remove_old_hook_twice_is_a_no_op(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_twice_is_a_no_op(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     await run(session_factory, setup, seeded.repoid)
 
@@ -99,7 +115,9 @@ async def test_remove_old_hook_twice_is_a_no_op(session_factory, setup, seed, fa
     assert fake_github.count("DELETE") == 1
 
 
-async def test_concurrent_removals_send_one_delete(session_factory, setup, seed, fake_github):
+async def test_concurrent_removals_send_one_delete(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     # Given a slow provider and two records for the same repo running at once
     seeded = await seed()
     fake_github.latency = 0.2
@@ -111,11 +129,13 @@ async def test_concurrent_removals_send_one_delete(session_factory, setup, seed,
     assert fake_github.count("DELETE") == 1
 
 
-async def test_remove_old_hook_reports_a_missing_repo(session_factory, setup):
+async def test_remove_old_hook_reports_a_missing_repo(session_factory: Sessions, setup: ProviderSetup) -> None:
     assert await run(session_factory, setup, 4040) == {"removed": False, "reason": "repo_not_found"}
 
 
-async def test_remove_old_hook_without_a_token_keeps_the_hookid(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_without_a_token_keeps_the_hookid(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(token=None)
 
     assert await run(session_factory, setup, seeded.repoid) == {"removed": False, "reason": "no_valid_bot"}
@@ -123,7 +143,9 @@ async def test_remove_old_hook_without_a_token_keeps_the_hookid(session_factory,
     assert fake_github.requests == []
 
 
-async def test_remove_old_hook_with_a_revoked_token_keeps_the_hookid(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_with_a_revoked_token_keeps_the_hookid(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     fake_github.revoke(TOKEN)
 
@@ -134,7 +156,9 @@ async def test_remove_old_hook_with_a_revoked_token_keeps_the_hookid(session_fac
     assert TOKEN not in str(result)
 
 
-async def test_remove_old_hook_rate_limited_is_retried_at_the_reset_time(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_rate_limited_is_retried_at_the_reset_time(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     reset_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=7)
     fake_github.rate_limit(reset_at=reset_at)
@@ -146,7 +170,9 @@ async def test_remove_old_hook_rate_limited_is_retried_at_the_reset_time(session
     assert await stored_hookid(session_factory, seeded.repoid) == seeded.hookid
 
 
-async def test_remove_old_hook_provider_error_is_retried(session_factory, setup, seed, fake_github):
+async def test_remove_old_hook_provider_error_is_retried(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     fake_github.fail_next(502, method="DELETE")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stream_app.errors import PermanentError
 from stream_app.models import Owner, Repo
 from stream_app.providers.errors import ProviderRateLimited, ProviderServerError
+from stream_app.providers.github_app import GithubApp
 from stream_app.services.plans import sync_plans
+from stream_app.settings import Settings
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner, create_repo
 from tests.fakes.github import FakeGitHub
@@ -27,9 +31,13 @@ from tests.fakes.plugin import (  # noqa: F401
 
 pytestmark = pytest.mark.db
 
+Sessions = async_sessionmaker[AsyncSession]
+Run = Callable[..., Awaitable[dict[str, Any]]]
+MakeOwner = Callable[..., Awaitable[int]]
+
 
 @pytest.fixture
-def gh(fake_github: FakeGitHub, github_app) -> FakeGitHub:  # noqa: F811 - github_app registers the app
+def gh(fake_github: FakeGitHub, github_app: GithubApp) -> FakeGitHub:  # noqa: F811 - github_app registers the app
     fake_github.add_user("alice")
     fake_github.add_org("acme", members=["alice"])
     return fake_github
@@ -42,7 +50,13 @@ def account(gh: FakeGitHub, login: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def run(gh, session_factory, provider_http, provider_settings, github_app):  # noqa: F811
+def run(
+    gh: FakeGitHub,
+    session_factory: Sessions,
+    provider_http: httpx.AsyncClient,  # noqa: F811
+    provider_settings: Settings,  # noqa: F811
+    github_app: GithubApp,  # noqa: F811
+) -> Run:
     async def sync(action: str = "purchased", login: str = "acme", **kwargs: Any) -> dict[str, Any]:
         sender = account(gh, "alice") | {"avatar_url": "https://avatars.example/alice"}
         async with session_factory.begin() as s:
@@ -78,9 +92,9 @@ async def versions(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[Any
 
 
 @pytest.fixture
-def paid_acme(gh, session_factory):
+def paid_acme(gh: FakeGitHub, session_factory: Sessions) -> MakeOwner:
     async def create(**overrides: Any) -> int:
-        values = {"service_id": str(gh.accounts["acme"].id), "username": "acme", "plan": "users"}
+        values: dict[str, Any] = {"service_id": str(gh.accounts["acme"].id), "username": "acme", "plan": "users"}
         values |= {"plan_provider": "github", "plan_user_count": 10, "plan_activated_users": [3, 4]}
         async with session_factory.begin() as s:
             ownerid = await create_owner(s, **(values | overrides))
@@ -91,7 +105,9 @@ def paid_acme(gh, session_factory):
     return create
 
 
-async def test_a_paid_plan_is_synced_and_both_owners_upserted(gh, run, session_factory):
+async def test_a_paid_plan_is_synced_and_both_owners_upserted(
+    gh: FakeGitHub, run: Run, session_factory: Sessions
+) -> None:
     gh.add_marketplace_account("acme", price_model="PER_UNIT", unit_count=12)
 
     result = await run("purchased")
@@ -112,13 +128,15 @@ async def test_a_paid_plan_is_synced_and_both_owners_upserted(gh, run, session_f
     assert request.token is not None and request.token.count(".") == 2  # the app's JWT
 
 
-async def test_a_free_trial_of_a_paid_plan_counts_as_paid(gh, run, session_factory):
+async def test_a_free_trial_of_a_paid_plan_counts_as_paid(gh: FakeGitHub, run: Run, session_factory: Sessions) -> None:
     gh.add_marketplace_account("acme", price_model="FLAT_RATE", unit_count=0, trial=True)
 
     assert (await run("changed"))["plan_type_synced"] == "paid"
 
 
-async def test_a_cancellation_moves_to_the_free_plan_and_deactivates_repos(gh, run, paid_acme, session_factory):
+async def test_a_cancellation_moves_to_the_free_plan_and_deactivates_repos(
+    gh: FakeGitHub, run: Run, paid_acme: MakeOwner, session_factory: Sessions
+) -> None:
     ownerid = await paid_acme()
 
     result = await run("cancelled")
@@ -130,7 +148,9 @@ async def test_a_cancellation_moves_to_the_free_plan_and_deactivates_repos(gh, r
     assert gh.count("GET", "/marketplace_listing") == 0
 
 
-async def test_an_account_unknown_to_the_marketplace_moves_to_the_free_plan(gh, run, paid_acme, session_factory):
+async def test_an_account_unknown_to_the_marketplace_moves_to_the_free_plan(
+    gh: FakeGitHub, run: Run, paid_acme: MakeOwner, session_factory: Sessions
+) -> None:
     ownerid = await paid_acme()
 
     result = await run("changed")
@@ -140,7 +160,7 @@ async def test_an_account_unknown_to_the_marketplace_moves_to_the_free_plan(gh, 
     assert await activated(session_factory, ownerid) == [False, False]
 
 
-async def test_a_free_marketplace_plan_is_the_free_plan(gh, run, session_factory):
+async def test_a_free_marketplace_plan_is_the_free_plan(gh: FakeGitHub, run: Run, session_factory: Sessions) -> None:
     gh.add_marketplace_account("acme", plan="Free", price_model="FREE", unit_count=0)
 
     result = await run("purchased")
@@ -149,7 +169,9 @@ async def test_a_free_marketplace_plan_is_the_free_plan(gh, run, session_factory
 
 
 @pytest.mark.parametrize("action", ["purchased", "cancelled"])
-async def test_sync_plans_twice_is_a_no_op(gh, run, paid_acme, session_factory, action):
+async def test_sync_plans_twice_is_a_no_op(
+    gh: FakeGitHub, run: Run, paid_acme: MakeOwner, session_factory: Sessions, action: str
+) -> None:
     gh.add_marketplace_account("acme", unit_count=10)
     await paid_acme(plan_auto_activate=False)
     first = await run(action)
@@ -162,7 +184,9 @@ async def test_sync_plans_twice_is_a_no_op(gh, run, paid_acme, session_factory, 
     assert await versions(session_factory) == before
 
 
-async def test_an_app_the_marketplace_rejects_changes_no_plan(gh, run, paid_acme, session_factory):
+async def test_an_app_the_marketplace_rejects_changes_no_plan(
+    gh: FakeGitHub, run: Run, paid_acme: MakeOwner, session_factory: Sessions
+) -> None:
     ownerid = await paid_acme()
     gh.apps.pop(APP_ID)  # the app's key no longer verifies: every JWT is refused
 
@@ -171,7 +195,7 @@ async def test_an_app_the_marketplace_rejects_changes_no_plan(gh, run, paid_acme
     assert (acme.plan, acme.plan_activated_users) == ("users", [3, 4])
 
 
-async def test_rate_limit_is_retried_at_the_reset_time(gh, run, session_factory):
+async def test_rate_limit_is_retried_at_the_reset_time(gh: FakeGitHub, run: Run, session_factory: Sessions) -> None:
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=3)
     gh.rate_limit(reset_at=reset)
 
@@ -183,14 +207,14 @@ async def test_rate_limit_is_retried_at_the_reset_time(gh, run, session_factory)
         assert (await s.scalars(select(Owner))).all() == []
 
 
-async def test_server_error_is_retried(gh, run):
+async def test_server_error_is_retried(gh: FakeGitHub, run: Run) -> None:
     gh.fail_next(500, path="/marketplace_listing/")
 
     with pytest.raises(ProviderServerError):
         await run("purchased")
 
 
-async def test_an_event_without_an_account_id_is_a_permanent_error(gh, run):
+async def test_an_event_without_an_account_id_is_a_permanent_error(gh: FakeGitHub, run: Run) -> None:
     with pytest.raises(PermanentError) as caught:
         await run("purchased", account={"login": "acme"})
 
@@ -198,7 +222,13 @@ async def test_an_event_without_an_account_id_is_a_permanent_error(gh, run):
     assert gh.requests == []
 
 
-async def test_the_owner_token_is_not_needed_nor_touched(gh, run, paid_acme, session_factory, provider_settings):  # noqa: F811
+async def test_the_owner_token_is_not_needed_nor_touched(
+    gh: FakeGitHub,
+    run: Run,
+    paid_acme: MakeOwner,
+    session_factory: Sessions,
+    provider_settings: Settings,  # noqa: F811
+) -> None:
     stored = encrypt_token("gho_acme", provider_settings.encryption_key)
     await paid_acme(oauth_token=stored)
     gh.add_marketplace_account("acme")

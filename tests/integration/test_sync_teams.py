@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,6 +16,7 @@ from stream_app.models import OutboxRecord, Owner
 from stream_app.pipeline import outbox
 from stream_app.providers.errors import ProviderRateLimited, ProviderServerError
 from stream_app.services.teams import sync_teams
+from stream_app.settings import Settings
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner
 from tests.fakes.github import FakeGitHub
@@ -22,6 +25,9 @@ from tests.fakes.plugin import app_private_key, fake_github, github_app, provide
 pytestmark = pytest.mark.db
 
 TOKEN = "gho_alice"
+Sessions = async_sessionmaker[AsyncSession]
+Run = Callable[..., Awaitable[dict[str, Any]]]
+MakeOwner = Callable[..., Awaitable[int]]
 
 
 @pytest.fixture
@@ -34,7 +40,7 @@ def gh(fake_github: FakeGitHub) -> FakeGitHub:  # noqa: F811
 
 
 @pytest.fixture
-def alice(gh, session_factory, provider_settings):  # noqa: F811
+def alice(gh: FakeGitHub, session_factory: Sessions, provider_settings: Settings) -> MakeOwner:  # noqa: F811
     async def create(**overrides: Any) -> int:
         values = {
             "service_id": str(gh.accounts["alice"].id),
@@ -48,7 +54,7 @@ def alice(gh, session_factory, provider_settings):  # noqa: F811
 
 
 @pytest.fixture
-def run(session_factory, provider_http, provider_settings):  # noqa: F811
+def run(session_factory: Sessions, provider_http: httpx.AsyncClient, provider_settings: Settings) -> Run:  # noqa: F811
     async def sync(ownerid: int, **kwargs: Any) -> dict[str, Any]:
         async with session_factory.begin() as s:
             schedule = partial(outbox.schedule_task, s, "")
@@ -72,7 +78,9 @@ async def xmins(sessions: async_sessionmaker[AsyncSession]) -> dict[int, str]:
         return {ownerid: xmin for ownerid, xmin in rows}
 
 
-async def test_sync_teams_upserts_each_org_and_sets_organizations(gh, alice, run, session_factory):
+async def test_sync_teams_upserts_each_org_and_sets_organizations(
+    gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     # Given beta is known with a stale profile, acme is not
     ownerid = await alice()
     async with session_factory.begin() as s:
@@ -96,7 +104,9 @@ async def test_sync_teams_upserts_each_org_and_sets_organizations(gh, alice, run
     assert {r.token for r in gh.requests} == {TOKEN}
 
 
-async def test_sync_teams_replaces_organizations_with_exactly_the_current_list(gh, alice, run, session_factory):
+async def test_sync_teams_replaces_organizations_with_exactly_the_current_list(
+    gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     async with session_factory.begin() as s:
         left = await create_owner(s, service_id="9000001", username="left-org")
     ownerid = await alice(organizations=[left])
@@ -104,10 +114,13 @@ async def test_sync_teams_replaces_organizations_with_exactly_the_current_list(g
     result = await run(ownerid)
 
     assert result["removed"] == [left]
-    assert left not in (await owner_by_login(session_factory, "alice")).organizations
+    organizations = (await owner_by_login(session_factory, "alice")).organizations
+    assert organizations is not None and left not in organizations
 
 
-async def test_sync_teams_twice_is_a_no_op(gh, alice, run, session_factory):
+async def test_sync_teams_twice_is_a_no_op(
+    gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     ownerid = await alice()
     first = await run(ownerid)
     before = await xmins(session_factory)
@@ -118,7 +131,9 @@ async def test_sync_teams_twice_is_a_no_op(gh, alice, run, session_factory):
     assert await xmins(session_factory) == before  # no owners row rewritten
 
 
-async def test_sync_teams_chains_sync_repos_through_the_outbox(alice, run, session_factory):
+async def test_sync_teams_chains_sync_repos_through_the_outbox(
+    alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     ownerid = await alice()
 
     result = await run(ownerid, chain_sync_repos=True, using_integration=True)
@@ -131,19 +146,27 @@ async def test_sync_teams_chains_sync_repos_through_the_outbox(alice, run, sessi
     assert b'"using_integration":true' in row.value.replace(b" ", b"")
 
 
-async def test_sync_teams_without_chain_schedules_nothing(alice, run, session_factory):
+async def test_sync_teams_without_chain_schedules_nothing(
+    alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     await run(await alice())
 
     async with session_factory() as s:
         assert (await s.scalars(select(OutboxRecord))).all() == []
 
 
-async def test_missing_owner(gh, run):
+async def test_missing_owner(gh: FakeGitHub, run: Run) -> None:
     assert await run(987654) == {"reason": "owner_not_found"}
     assert gh.requests == []
 
 
-async def test_no_usable_token_and_a_bot_is_not_used(gh, alice, run, session_factory, provider_settings):  # noqa: F811
+async def test_no_usable_token_and_a_bot_is_not_used(
+    gh: FakeGitHub,
+    alice: MakeOwner,
+    run: Run,
+    session_factory: Sessions,
+    provider_settings: Settings,  # noqa: F811
+) -> None:
     async with session_factory.begin() as s:
         bot = await create_owner(
             s, service_id="9000002", oauth_token=encrypt_token("gho_bot", provider_settings.encryption_key)
@@ -154,7 +177,9 @@ async def test_no_usable_token_and_a_bot_is_not_used(gh, alice, run, session_fac
     assert gh.requests == []
 
 
-async def test_revoked_token_gives_a_clear_result(gh, alice, run, session_factory):
+async def test_revoked_token_gives_a_clear_result(
+    gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     ownerid = await alice(organizations=[1, 2])
     gh.revoke(TOKEN)
 
@@ -162,14 +187,16 @@ async def test_revoked_token_gives_a_clear_result(gh, alice, run, session_factor
     assert (await owner_by_login(session_factory, "alice")).organizations == [1, 2]
 
 
-async def test_not_found_gives_a_clear_result(gh, alice, run):
+async def test_not_found_gives_a_clear_result(gh: FakeGitHub, alice: MakeOwner, run: Run) -> None:
     ownerid = await alice()
     gh.fail_next(404, path="/user/orgs")
 
     assert await run(ownerid) == {"reason": "not_found"}
 
 
-async def test_rate_limit_is_retried_at_the_reset_time(gh, alice, run, session_factory):
+async def test_rate_limit_is_retried_at_the_reset_time(
+    gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions
+) -> None:
     ownerid = await alice()
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=7)
     gh.rate_limit(reset_at=reset)
@@ -181,7 +208,7 @@ async def test_rate_limit_is_retried_at_the_reset_time(gh, alice, run, session_f
     assert TOKEN not in str(caught.value)
 
 
-async def test_server_error_is_retried(gh, alice, run, session_factory):
+async def test_server_error_is_retried(gh: FakeGitHub, alice: MakeOwner, run: Run, session_factory: Sessions) -> None:
     ownerid = await alice()
     gh.fail_next(502, path="/orgs/")
 

@@ -8,13 +8,16 @@ Follow-ups go through the real outbox (`schedule_task` in the test's transaction
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import Branch, OutboxRecord, Pull, Repo
 from stream_app.pipeline import outbox
@@ -22,6 +25,8 @@ from stream_app.providers import ProviderRateLimited, ProviderServerError
 from stream_app.services.pulls import sync_pull
 from stream_app.services.repo_provider import ProviderSetup
 from stream_app.services.synchronize import synchronize
+from stream_app.settings import Settings
+from stream_app.storage import LocalStorage
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner, create_pull, create_repo
 from tests.fakes.github import FakeGitHub
@@ -30,6 +35,7 @@ from tests.fakes.plugin import fake_github, provider_http, provider_settings  # 
 pytestmark = pytest.mark.db
 
 TOKEN = "gho_alice"
+Sessions = async_sessionmaker[AsyncSession]
 PULLS_SYNC = "app.tasks.pulls.Sync"
 
 
@@ -41,8 +47,11 @@ class Seeded:
     fix: str
 
 
+Seed = Callable[..., Awaitable[Seeded]]
+
+
 @pytest.fixture
-def setup(provider_http, provider_settings) -> ProviderSetup:
+def setup(provider_http: httpx.AsyncClient, provider_settings: Settings) -> ProviderSetup:
     return ProviderSetup(provider_http, provider_settings)
 
 
@@ -60,7 +69,7 @@ def build_fake(gh: FakeGitHub) -> tuple[int, str, str, str]:
 
 
 @pytest.fixture
-def seed(session_factory, fake_github, provider_settings):
+def seed(session_factory: Sessions, fake_github: FakeGitHub, provider_settings: Settings) -> Seed:
     """The fake world above, and a stale repo row: public, no language, default branch master."""
 
     async def create(*, token: str | None = TOKEN) -> Seeded:
@@ -78,29 +87,36 @@ def seed(session_factory, fake_github, provider_settings):
     return create
 
 
-async def run(session_factory, setup: ProviderSetup, repoid: int) -> dict[str, Any]:
+async def run(session_factory: Sessions, setup: ProviderSetup, repoid: int) -> dict[str, Any]:
     async with session_factory.begin() as s:
         return await synchronize(s, setup, repoid=repoid, schedule=partial(outbox.schedule_task, s, ""))
 
 
-async def scheduled(session_factory) -> list[tuple[str, str | None, dict[str, Any]]]:
+async def scheduled(session_factory: Sessions) -> list[tuple[str, str | None, dict[str, Any]]]:
     """(task, key, args) of every outbox row, oldest first."""
     async with session_factory() as s:
         rows = (await s.scalars(select(OutboxRecord).order_by(OutboxRecord.id))).all()
     return [(json.loads(r.value)["task"], r.key.decode() if r.key else None, json.loads(r.value)["args"]) for r in rows]
 
 
-async def branches(session_factory, repoid: int) -> dict[str, tuple[str | None, datetime]]:
+async def branches(session_factory: Sessions, repoid: int) -> dict[str, tuple[str | None, datetime]]:
     async with session_factory() as s:
         rows = await s.execute(select(Branch.branch, Branch.head, Branch.updatestamp).where(Branch.repoid == repoid))
         return {name: (head, stamp) for name, head, stamp in rows.all()}
+
+
+async def never_scheduled(task: str, key: str | None = None, **args: Any) -> str:
+    """A `schedule` for calls that must not schedule anything."""
+    raise AssertionError(f"unexpected follow-up {task}")
 
 
 def pulls_sync(repoid: int, pullid: int) -> tuple[str, str, dict[str, Any]]:
     return (PULLS_SYNC, f"{repoid}:{pullid}", {"repoid": repoid, "pullid": pullid, "should_send_notifications": False})
 
 
-async def test_synchronize_refreshes_metadata_branches_and_schedules_pull_syncs(session_factory, setup, seed):
+async def test_synchronize_refreshes_metadata_branches_and_schedules_pull_syncs(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed
+) -> None:
     seeded = await seed()
 
     result = await run(session_factory, setup, seeded.repoid)
@@ -128,17 +144,25 @@ async def test_synchronize_refreshes_metadata_branches_and_schedules_pull_syncs(
     assert await scheduled(session_factory) == [pulls_sync(seeded.repoid, 1), pulls_sync(seeded.repoid, 2)]
 
 
-async def test_synchronize_twice_is_a_no_op(session_factory, setup, seed, storage):
+async def test_synchronize_twice_is_a_no_op(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, storage: LocalStorage
+) -> None:
     # Given a synchronized repo whose scheduled pulls.Sync records have run
     seeded = await seed()
     await run(session_factory, setup, seeded.repoid)
     for pullid in (1, 2):
         async with session_factory.begin() as s:
             await sync_pull(
-                s, setup, storage, repoid=seeded.repoid, pullid=pullid, should_send_notifications=False, schedule=None
+                s,
+                setup,
+                storage,
+                repoid=seeded.repoid,
+                pullid=pullid,
+                should_send_notifications=False,
+                schedule=never_scheduled,
             )
     async with session_factory() as s:
-        stamp = (await s.get(Repo, seeded.repoid)).updatestamp
+        stamp = (await s.get_one(Repo, seeded.repoid)).updatestamp
     before = await branches(session_factory, seeded.repoid)
 
     # When it is synchronized again with nothing changed on the provider
@@ -154,11 +178,13 @@ async def test_synchronize_twice_is_a_no_op(session_factory, setup, seed, storag
     }
     assert await branches(session_factory, seeded.repoid) == before
     async with session_factory() as s:
-        assert (await s.get(Repo, seeded.repoid)).updatestamp == stamp
+        assert (await s.get_one(Repo, seeded.repoid)).updatestamp == stamp
     assert len(await scheduled(session_factory)) == 2
 
 
-async def test_synchronize_schedules_only_pulls_whose_head_moved_or_closed(session_factory, setup, seed, fake_github):
+async def test_synchronize_schedules_only_pulls_whose_head_moved_or_closed(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     # Given pulls stored with the provider's heads, then a push to feature, pull #2 closed and pull #3
     # stored as open but gone from the provider's open list
     seeded = await seed()
@@ -182,7 +208,9 @@ async def test_synchronize_schedules_only_pulls_whose_head_moved_or_closed(sessi
     assert (await branches(session_factory, seeded.repoid))["feature"][0] == pushed
 
 
-async def test_synchronize_removes_branches_deleted_on_the_provider(session_factory, setup, seed, fake_github):
+async def test_synchronize_removes_branches_deleted_on_the_provider(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     await run(session_factory, setup, seeded.repoid)
     del fake_github.repos["alice/widgets"].branches["fix"]
@@ -193,7 +221,9 @@ async def test_synchronize_removes_branches_deleted_on_the_provider(session_fact
     assert set(await branches(session_factory, seeded.repoid)) == {"main", "feature"}
 
 
-async def test_synchronize_reports_missing_repo_and_missing_token(session_factory, setup, seed, fake_github):
+async def test_synchronize_reports_missing_repo_and_missing_token(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(token=None)
 
     assert await run(session_factory, setup, 4040) == {"branches": 0, "pulls_scheduled": 0, "reason": "repo_not_found"}
@@ -215,13 +245,13 @@ async def test_synchronize_reports_missing_repo_and_missing_token(session_factor
     ids=["token_revoked", "repo_gone", "recreated_under_the_same_name"],
 )
 async def test_synchronize_gives_a_clear_result_when_the_provider_refuses(
-    session_factory,
-    setup,
-    seed,
-    fake_github,
-    change,
-    reason,
-):
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    seed: Seed,
+    fake_github: FakeGitHub,
+    change: Callable[[FakeGitHub], object],
+    reason: str,
+) -> None:
     seeded = await seed()
     change(fake_github)
 
@@ -231,7 +261,9 @@ async def test_synchronize_gives_a_clear_result_when_the_provider_refuses(
     assert await branches(session_factory, seeded.repoid) == {}
 
 
-async def test_synchronize_rate_limited_is_retried_at_the_reset_time(session_factory, setup, seed, fake_github):
+async def test_synchronize_rate_limited_is_retried_at_the_reset_time(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     reset_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=2)
     fake_github.rate_limit(reset_at=reset_at)
@@ -243,7 +275,9 @@ async def test_synchronize_rate_limited_is_retried_at_the_reset_time(session_fac
     assert await branches(session_factory, seeded.repoid) == {}
 
 
-async def test_synchronize_provider_error_is_retried_and_writes_nothing(session_factory, setup, seed, fake_github):
+async def test_synchronize_provider_error_is_retried_and_writes_nothing(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     fake_github.fail_next(500, path="/repos/alice/widgets/pulls")
 

@@ -12,6 +12,7 @@ from stream_app.errors import PermanentError
 from stream_app.models import OutboxRecord, Repo, Upload
 from stream_app.services.upload_finishing import finish_upload
 from stream_app.services.upload_paths import partial_path
+from stream_app.storage import ArchiveStorage, LocalStorage
 from stream_app.storage.paths import commit_report_path
 from tests.factories import create_commit
 from tests.support.uploads import (
@@ -41,7 +42,7 @@ FOLLOW_UPS = ("app.tasks.status.SetPending", "app.tasks.notify.Notify", "app.tas
 
 
 async def _processed(
-    sessions: Sessions, storage, seeded: Seeded, commitid: str, fixtures: list[str], **commit: Any
+    sessions: Sessions, storage: ArchiveStorage, seeded: Seeded, commitid: str, fixtures: list[str], **commit: Any
 ) -> list[dict[str, Any]]:
     """A commit (created with `commit` fields when given) whose uploads, one per fixture, ran the pipeline."""
     if commit:
@@ -73,7 +74,9 @@ def _parser_totals(fixtures: list[str]) -> dict[str, Any]:
         ["coveragepy/coverage.xml", "coveragepy/coverage_other.xml"],
     ],
 )
-async def test_finisher_merges_two_runs_like_coverage_combine(session_factory, storage, pair):
+async def test_finisher_merges_two_runs_like_coverage_combine(
+    session_factory: Sessions, storage: LocalStorage, pair: list[str]
+) -> None:
     # Given two coverage.py runs of one program, uploaded separately
     seeded = await seed_repo(session_factory)
     expected = expected_totals("coveragepy/coverage_combined.json")
@@ -85,6 +88,7 @@ async def test_finisher_merges_two_runs_like_coverage_combine(session_factory, s
     assert results[-1] == {"merged": 2, "state": "complete", "scheduled": ["status_set_pending", "notify"]}
     commit = await commit_row(session_factory, seeded.repoid, sha(1))
     totals = commit.totals
+    assert totals is not None
     assert totals["lines"] == expected["num_statements"]
     assert totals["hits"] + totals["partials"] == expected["covered_lines"]
     assert (totals["misses"], totals["partials"], totals["sessions"]) == (expected["missing_lines"], 1, 2)
@@ -96,7 +100,7 @@ async def test_finisher_merges_two_runs_like_coverage_combine(session_factory, s
     assert await count_uploads(session_factory, seeded.repoid, sha(1), "merged") == 2
 
 
-async def test_finisher_twice_is_a_no_op(session_factory, storage):
+async def test_finisher_twice_is_a_no_op(session_factory: Sessions, storage: LocalStorage) -> None:
     seeded = await seed_repo(session_factory)
     await _processed(session_factory, storage, seeded, sha(2), ["coveragepy/coverage.json"])
     before = await commit_row(session_factory, seeded.repoid, sha(2))
@@ -110,7 +114,7 @@ async def test_finisher_twice_is_a_no_op(session_factory, storage):
     assert await _follow_ups(session_factory) == follow_ups
 
 
-async def test_a_later_batch_merges_into_the_existing_report(session_factory, storage):
+async def test_a_later_batch_merges_into_the_existing_report(session_factory: Sessions, storage: LocalStorage) -> None:
     seeded = await seed_repo(session_factory)
     await _processed(session_factory, storage, seeded, sha(3), ["coveragepy/coverage.json"])
 
@@ -123,11 +127,14 @@ async def test_a_later_batch_merges_into_the_existing_report(session_factory, st
 
     assert results[-1]["merged"] == 1
     totals = (await commit_row(session_factory, seeded.repoid, sha(3))).totals
+    assert totals is not None
     assert totals["sessions"] == 2
     assert totals["hits"] + totals["partials"] == expected_totals("coveragepy/coverage_combined.json")["covered_lines"]
 
 
-async def test_a_commit_whose_uploads_all_failed_is_in_error_without_follow_ups(session_factory, storage):
+async def test_a_commit_whose_uploads_all_failed_is_in_error_without_follow_ups(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     seeded = await seed_repo(session_factory)
 
     results = await _processed(session_factory, storage, seeded, sha(4), ["", ""])
@@ -138,7 +145,9 @@ async def test_a_commit_whose_uploads_all_failed_is_in_error_without_follow_ups(
 
 
 @pytest.mark.parametrize("message", ["docs [ci skip]", "Typo [SKIP CI]"])
-async def test_ci_skip_marks_the_commit_skipped_and_does_not_notify(session_factory, storage, message):
+async def test_ci_skip_marks_the_commit_skipped_and_does_not_notify(
+    session_factory: Sessions, storage: LocalStorage, message: str
+) -> None:
     seeded = await seed_repo(session_factory)
 
     results = await _processed(
@@ -151,7 +160,7 @@ async def test_ci_skip_marks_the_commit_skipped_and_does_not_notify(session_fact
     assert await _follow_ups(session_factory) == [("app.tasks.pulls.Sync", sync)]
 
 
-async def test_notify_waits_for_after_n_builds(session_factory, storage):
+async def test_notify_waits_for_after_n_builds(session_factory: Sessions, storage: LocalStorage) -> None:
     # Given a repo that wants 3 builds before notifying
     seeded = await seed_repo(session_factory, yaml={"codecov": {"notify": {"after_n_builds": 3}}})
 
@@ -169,7 +178,7 @@ async def test_notify_waits_for_after_n_builds(session_factory, storage):
     assert second[-1]["scheduled"] == ["status_set_pending", "notify"]
 
 
-async def test_a_pull_commit_schedules_its_sync(session_factory, storage):
+async def test_a_pull_commit_schedules_its_sync(session_factory: Sessions, storage: LocalStorage) -> None:
     seeded = await seed_repo(session_factory)
 
     await _processed(session_factory, storage, seeded, sha(7), ["lcov/calc.lcov.info"], pullid=4, branch="feat")
@@ -183,14 +192,17 @@ async def test_a_pull_commit_schedules_its_sync(session_factory, storage):
 
 
 @pytest.mark.parametrize(("branch", "cached"), [("main", True), ("feature", False)])
-async def test_the_default_branch_cache_follows_its_newest_report(session_factory, storage, branch, cached):
+async def test_the_default_branch_cache_follows_its_newest_report(
+    session_factory: Sessions, storage: LocalStorage, branch: str, cached: bool
+) -> None:
     seeded = await seed_repo(session_factory, branch="main", cache={"other": 1})
 
     await _processed(session_factory, storage, seeded, sha(8), ["gcov/calc.c.gcov"], branch=branch)
 
     async with session_factory() as s:
-        repo = await s.get(Repo, seeded.repoid)
+        repo = await s.get_one(Repo, seeded.repoid)
     totals = (await commit_row(session_factory, seeded.repoid, sha(8))).totals
+    assert totals is not None
     commit_totals = {k: v for k, v in totals.items() if k != "file_totals"}
     if cached:
         assert repo.cache == {"other": 1, "commit": {"commitid": sha(8), "totals": commit_totals, "timestamp": None}}
@@ -198,7 +210,7 @@ async def test_the_default_branch_cache_follows_its_newest_report(session_factor
         assert repo.cache == {"other": 1}
 
 
-async def test_a_rolled_back_finisher_leaves_nothing_doubled(session_factory, storage):
+async def test_a_rolled_back_finisher_leaves_nothing_doubled(session_factory: Sessions, storage: LocalStorage) -> None:
     # Given processed uploads, and a finisher whose report was written but whose transaction rolled back
     seeded = await seed_repo(session_factory)
     fixtures = ["coveragepy/coverage.json", "coveragepy/coverage_other.json"]
@@ -218,10 +230,13 @@ async def test_a_rolled_back_finisher_leaves_nothing_doubled(session_factory, st
 
     # Then the totals are those of one merge
     totals = (await commit_row(session_factory, seeded.repoid, sha(9))).totals
+    assert totals is not None
     assert {k: v for k, v in totals.items() if k != "file_totals"} == _parser_totals(fixtures)
 
 
-async def test_a_lost_partial_ends_its_upload_in_error_and_the_rest_merge(session_factory, storage):
+async def test_a_lost_partial_ends_its_upload_in_error_and_the_rest_merge(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     # Given two processed uploads, one of whose partial reports has since been lost
     seeded = await seed_repo(session_factory)
     paths = [await store_raw(storage, seeded.repoid, f"l{n}", fixture("lcov/calc.lcov.info")) for n in range(2)]
@@ -231,6 +246,7 @@ async def test_a_lost_partial_ends_its_upload_in_error_and_the_rest_merge(sessio
         await _run_only_processor(session_factory, storage)
     async with session_factory() as s:
         lost = await s.scalar(select(Upload.id).where(Upload.external_id == "b"))
+    assert lost is not None
     assert await storage.delete(partial_path(seeded.repoid, sha(10), lost))
 
     # When the finisher runs
@@ -241,7 +257,9 @@ async def test_a_lost_partial_ends_its_upload_in_error_and_the_rest_merge(sessio
     assert await upload_states(session_factory, seeded.repoid, sha(10)) == {"a": "merged", "b": "error"}
 
 
-async def test_an_unreadable_archived_report_is_never_overwritten(session_factory, storage):
+async def test_an_unreadable_archived_report_is_never_overwritten(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     seeded = await seed_repo(session_factory)
     await storage.write(commit_report_path(seeded.repoid, sha(11)), b'{"files": {"legacy": 1}}')
 
@@ -252,7 +270,7 @@ async def test_an_unreadable_archived_report_is_never_overwritten(session_factor
     assert await storage.read(commit_report_path(seeded.repoid, sha(11))) == b'{"files": {"legacy": 1}}'
 
 
-async def test_twenty_uploads_of_many_formats_all_merge_once(session_factory, storage):
+async def test_twenty_uploads_of_many_formats_all_merge_once(session_factory: Sessions, storage: LocalStorage) -> None:
     formats = [
         "coveragepy/coverage.xml",
         "coveragepy/coverage.json",
@@ -272,6 +290,7 @@ async def test_twenty_uploads_of_many_formats_all_merge_once(session_factory, st
     finishers = [r for r in results if "merged" in r]
     assert [r["merged"] for r in finishers] == [20]
     totals = (await commit_row(session_factory, seeded.repoid, sha(12))).totals
+    assert totals is not None
     assert totals["sessions"] == 20
     assert {k: v for k, v in totals.items() if k != "file_totals"} == _parser_totals(formats * 2)
     assert await count_uploads(session_factory, seeded.repoid, sha(12), "merged") == 20
@@ -281,7 +300,7 @@ async def _no_schedule(task: str, key: str | None = None, **args: Any) -> str:
     return "nothing"
 
 
-async def _run_only_processor(sessions: Sessions, storage) -> None:
+async def _run_only_processor(sessions: Sessions, storage: ArchiveStorage) -> None:
     """Run the oldest processor record and drop any finisher it scheduled (the test runs it itself)."""
     (first, *_) = await outbox_rows(sessions, PROCESSOR)
     async with sessions.begin() as s:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sqlalchemy import select
 from stream_app.coverage import load_partial
 from stream_app.models import Upload
 from stream_app.services.upload_paths import partial_path
+from stream_app.storage import ArchiveStorage, LocalStorage
 from tests.support.uploads import (
     FINISHER,
     Seeded,
@@ -32,7 +35,9 @@ from tests.support.uploads import (
 pytestmark = pytest.mark.db
 
 
-async def _uploaded(sessions: Sessions, storage, seeded: Seeded, commitid: str, raws: dict[str, bytes | None]) -> None:
+async def _uploaded(
+    sessions: Sessions, storage: ArchiveStorage, seeded: Seeded, commitid: str, raws: Mapping[str, bytes | None]
+) -> None:
     """An Upload of one upload per entry; a None body is never stored (missing raw file)."""
     items = []
     for upload_id, body in raws.items():
@@ -43,13 +48,17 @@ async def _uploaded(sessions: Sessions, storage, seeded: Seeded, commitid: str, 
     await run_upload(sessions, storage, offline(), repoid=seeded.repoid, commitid=commitid, uploads=items)
 
 
-async def _process(sessions: Sessions, storage, seeded: Seeded, commitid: str, upload_id: str) -> dict:
+async def _process(
+    sessions: Sessions, storage: ArchiveStorage, seeded: Seeded, commitid: str, upload_id: str
+) -> dict[str, Any]:
     return await run_processor(
         sessions, storage, offline(), repoid=seeded.repoid, commitid=commitid, upload_id=upload_id
     )
 
 
-async def test_processor_parses_stores_the_partial_and_schedules_the_finisher(session_factory, storage):
+async def test_processor_parses_stores_the_partial_and_schedules_the_finisher(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     # Given one coverage.py JSON upload
     seeded = await seed_repo(session_factory)
     await _uploaded(session_factory, storage, seeded, sha(1), {"u1": fixture("coveragepy/coverage.json")})
@@ -64,6 +73,7 @@ async def test_processor_parses_stores_the_partial_and_schedules_the_finisher(se
     async with session_factory() as s:
         row = (await s.scalars(select(Upload))).one()
     assert row.state == "processed" and row.error_code is None
+    assert row.totals is not None
     assert row.totals["hits"] + row.totals["partials"] == expected["covered_lines"]
     assert row.totals["misses"] == expected["missing_lines"]
     partial = load_partial(await storage.read(partial_path(seeded.repoid, sha(1), row.id)))
@@ -75,7 +85,7 @@ async def test_processor_parses_stores_the_partial_and_schedules_the_finisher(se
     ]
 
 
-async def test_processor_twice_is_a_no_op(session_factory, storage):
+async def test_processor_twice_is_a_no_op(session_factory: Sessions, storage: LocalStorage) -> None:
     # Given a processed upload
     seeded = await seed_repo(session_factory)
     await _uploaded(session_factory, storage, seeded, sha(2), {"u1": fixture("coveragepy/coverage.xml")})
@@ -89,7 +99,9 @@ async def test_processor_twice_is_a_no_op(session_factory, storage):
     assert len(await outbox_rows(session_factory, FINISHER)) == 1
 
 
-async def test_missing_raw_file_ends_the_upload_in_error_and_still_completes_the_chord(session_factory, storage):
+async def test_missing_raw_file_ends_the_upload_in_error_and_still_completes_the_chord(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     seeded = await seed_repo(session_factory)
     await _uploaded(session_factory, storage, seeded, sha(3), {"u1": None})
 
@@ -111,7 +123,9 @@ async def test_missing_raw_file_ends_the_upload_in_error_and_still_completes_the
         (b"", "report_empty"),
     ],
 )
-async def test_a_bad_report_ends_only_its_own_upload(session_factory, storage, body, code):
+async def test_a_bad_report_ends_only_its_own_upload(
+    session_factory: Sessions, storage: LocalStorage, body: bytes, code: str
+) -> None:
     # Given a bad upload among good ones
     seeded = await seed_repo(session_factory)
     raws = {"good1": fixture("coveragepy/coverage.xml"), "bad": body, "good2": fixture("lcov/calc.lcov.info")}
@@ -131,7 +145,9 @@ async def test_a_bad_report_ends_only_its_own_upload(session_factory, storage, b
     assert [r["finisher_scheduled"] for r in results] == [False, False, True]
 
 
-async def test_only_the_last_of_several_processors_schedules_the_finisher(session_factory, storage):
+async def test_only_the_last_of_several_processors_schedules_the_finisher(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     seeded = await seed_repo(session_factory)
     raws = {f"u{n}": fixture("coveragepy/coverage.json") for n in range(4)}
     await _uploaded(session_factory, storage, seeded, sha(5), raws)
@@ -144,7 +160,9 @@ async def test_only_the_last_of_several_processors_schedules_the_finisher(sessio
     assert len(await outbox_rows(session_factory, FINISHER)) == 1
 
 
-async def test_twenty_concurrent_processors_schedule_exactly_one_finisher(session_factory, storage):
+async def test_twenty_concurrent_processors_schedule_exactly_one_finisher(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
     # Given 20 uploads of one commit (one of them gzipped, one missing)
     seeded = await seed_repo(session_factory)
     raws: dict[str, bytes | None] = {f"u{n}": fixture("coveragepy/coverage_other.xml") for n in range(18)}
@@ -162,7 +180,7 @@ async def test_twenty_concurrent_processors_schedule_exactly_one_finisher(sessio
     assert len(await outbox_rows(session_factory, FINISHER)) == 1
 
 
-async def test_repo_yaml_fixes_and_ignore_apply_to_paths(session_factory, storage):
+async def test_repo_yaml_fixes_and_ignore_apply_to_paths(session_factory: Sessions, storage: LocalStorage) -> None:
     # Given a repo whose yaml moves `shapes/` under `src/` and ignores a directory
     yaml = {"fixes": ["shapes/::src/shapes/"], "ignore": ["pricing.js"]}
     seeded = await seed_repo(session_factory, yaml=yaml)
@@ -176,12 +194,13 @@ async def test_repo_yaml_fixes_and_ignore_apply_to_paths(session_factory, storag
     # Then the fixed path is stored, and an upload left with nothing is report_empty
     async with session_factory() as s:
         upload_pk = await s.scalar(select(Upload.id).where(Upload.external_id == "py"))
+    assert upload_pk is not None
     partial = load_partial(await storage.read(partial_path(seeded.repoid, sha(7), upload_pk)))
     assert py["state"] == "processed" and set(partial.files) == {"src/shapes/geometry.py"}
     assert (js["state"], js["error_code"]) == ("error", "report_empty")
 
 
-async def test_processor_of_an_unknown_upload_does_nothing(session_factory, storage):
+async def test_processor_of_an_unknown_upload_does_nothing(session_factory: Sessions, storage: LocalStorage) -> None:
     seeded = await seed_repo(session_factory)
 
     result = await _process(session_factory, storage, seeded, sha(8), "nope")
@@ -190,9 +209,11 @@ async def test_processor_of_an_unknown_upload_does_nothing(session_factory, stor
     assert await outbox_rows(session_factory) == []
 
 
-async def test_a_parser_crash_ends_the_upload_as_corrupt_and_the_chord_goes_on(session_factory, storage, monkeypatch):
+async def test_a_parser_crash_ends_the_upload_as_corrupt_and_the_chord_goes_on(
+    session_factory: Sessions, storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given a parser that crashes on this input (a bug, not a ReportError)
-    def crash(*args, **kwargs):
+    def crash(*args: object, **kwargs: object) -> NoReturn:
         raise KeyError("line")
 
     monkeypatch.setattr("stream_app.services.upload_processing.parse_upload", crash)

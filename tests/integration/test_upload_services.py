@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import Commit, Upload
+from stream_app.storage import LocalStorage
 from tests.factories import create_commit
 from tests.support.uploads import (
     PROCESSOR,
@@ -21,7 +23,9 @@ from tests.support.uploads import (
 pytestmark = pytest.mark.db
 
 
-async def test_upload_creates_the_commit_the_rows_and_one_processor_per_upload(session_factory, storage):
+async def test_upload_creates_the_commit_the_rows_and_one_processor_per_upload(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a repo and no commit row yet
     seeded = await seed_repo(session_factory)
     commitid = sha(1)
@@ -65,7 +69,9 @@ async def test_upload_creates_the_commit_the_rows_and_one_processor_per_upload(s
     ]
 
 
-async def test_upload_twice_is_a_no_op(session_factory, storage):
+async def test_upload_twice_is_a_no_op(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given an Upload that already ran
     seeded = await seed_repo(session_factory)
     uploads = [item("u1", "raw/1.txt"), item("u2", "raw/2.txt")]
@@ -82,7 +88,9 @@ async def test_upload_twice_is_a_no_op(session_factory, storage):
     assert len(await outbox_rows(session_factory, PROCESSOR)) == 2
 
 
-async def test_upload_adds_new_uploads_after_the_existing_sessions(session_factory, storage):
+async def test_upload_adds_new_uploads_after_the_existing_sessions(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a commit that already has two uploads
     seeded = await seed_repo(session_factory)
     first = [item("u1", "raw/1.txt"), item("u2", "raw/2.txt")]
@@ -105,7 +113,9 @@ async def test_upload_adds_new_uploads_after_the_existing_sessions(session_facto
     assert [s.args["upload_id"] for s in await outbox_rows(session_factory, PROCESSOR)] == ["u1", "u2", "u3", "u4"]
 
 
-async def test_upload_keeps_an_existing_commit_row(session_factory, storage):
+async def test_upload_keeps_an_existing_commit_row(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     # Given a commit the web app already created, with its message and branch
     seeded = await seed_repo(session_factory)
     async with session_factory.begin() as s:
@@ -123,14 +133,18 @@ async def test_upload_keeps_an_existing_commit_row(session_factory, storage):
     assert [(c.commitid, c.message, c.branch, c.state) for c in commits] == [(sha(4), "fix", "dev", "complete")]
 
 
-async def test_upload_for_an_unknown_repo_creates_nothing(session_factory, storage):
+async def test_upload_for_an_unknown_repo_creates_nothing(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     result = await run_upload(session_factory, storage, offline(), repoid=999_999, commitid=sha(5), uploads=[])
 
     assert result == {"uploads_created": 0, "processors_scheduled": 0, "reason": "repo_not_found"}
     assert await outbox_rows(session_factory) == []
 
 
-async def test_upload_with_no_uploads_still_creates_the_commit(session_factory, storage):
+async def test_upload_with_no_uploads_still_creates_the_commit(
+    session_factory: async_sessionmaker[AsyncSession], storage: LocalStorage
+) -> None:
     seeded = await seed_repo(session_factory)
 
     result = await run_upload(session_factory, storage, offline(), repoid=seeded.repoid, commitid=sha(6), uploads=[])

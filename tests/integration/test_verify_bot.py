@@ -4,18 +4,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import Owner, Repo
 from stream_app.providers import ProviderRateLimited, ProviderServerError
+from stream_app.providers.github_app import GithubApp
 from stream_app.services.bots import verify_bot
 from stream_app.services.repo_provider import ProviderSetup
+from stream_app.settings import Settings
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner, create_repo
+from tests.fakes.github import FakeGitHub
 from tests.fakes.plugin import (  # noqa: F401
     APP_ID,
     app_private_key,
@@ -29,6 +36,7 @@ pytestmark = pytest.mark.db
 
 ALICE, REPO_BOT, OWNER_BOT = "gho_alice", "gho_repo_bot", "gho_owner_bot"
 ALL_TOKENS = (ALICE, REPO_BOT, OWNER_BOT)
+Sessions = async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -39,13 +47,16 @@ class Seeded:
     owner_bot: int | None
 
 
+Seed = Callable[..., Awaitable[Seeded]]
+
+
 @pytest.fixture
-def setup(provider_http, provider_settings) -> ProviderSetup:
+def setup(provider_http: httpx.AsyncClient, provider_settings: Settings) -> ProviderSetup:
     return ProviderSetup(provider_http, provider_settings)
 
 
 @pytest.fixture
-def seed(session_factory, fake_github, provider_settings):
+def seed(session_factory: Sessions, fake_github: FakeGitHub, provider_settings: Settings) -> Seed:
     """alice's repo `widgets` on the fake and in the database; bots are collaborators unless told."""
 
     async def create(
@@ -89,18 +100,18 @@ def seed(session_factory, fake_github, provider_settings):
     return create
 
 
-async def verify(session_factory, setup: ProviderSetup, **ids: int) -> dict:
+async def verify(session_factory: Sessions, setup: ProviderSetup, **ids: int) -> dict[str, Any]:
     async with session_factory.begin() as s:
         result = await verify_bot(s, setup, **ids)
     assert not any(token in str(result) for token in ALL_TOKENS)  # never a token value in a result
     return result
 
 
-async def rows(session_factory, seeded: Seeded) -> tuple[Repo, Owner, dict[int, str | None]]:
+async def rows(session_factory: Sessions, seeded: Seeded) -> tuple[Repo, Owner, dict[int | None, str | None]]:
     """The repo, its owner, and every owner's stored (encrypted) token by ownerid."""
     async with session_factory() as s:
         repo, owner = await s.get(Repo, seeded.repoid), await s.get(Owner, seeded.ownerid)
-        tokens = dict((await s.execute(select(Owner.ownerid, Owner.oauth_token))).all())
+        tokens: dict[int | None, str | None] = dict((await s.execute(select(Owner.ownerid, Owner.oauth_token))).all())
     assert repo is not None and owner is not None
     return repo, owner, tokens
 
@@ -109,7 +120,9 @@ def checked(*pairs: tuple[str, str]) -> list[dict[str, str]]:
     return [{"token_source": source, "verdict": verdict} for source, verdict in pairs]
 
 
-async def test_a_working_repo_bot_is_valid_and_nothing_changes(session_factory, setup, seed, fake_github):
+async def test_a_working_repo_bot_is_valid_and_nothing_changes(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(repo_bot=True, owner_bot=True)
 
     result = await verify(session_factory, setup, repoid=seeded.repoid)
@@ -129,11 +142,11 @@ async def test_a_working_repo_bot_is_valid_and_nothing_changes(session_factory, 
 
 
 async def test_a_revoked_repo_bot_is_cleared_and_flagged_then_the_owner_bot_is_checked(
-    session_factory,
-    setup,
-    seed,
-    fake_github,
-):
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    seed: Seed,
+    fake_github: FakeGitHub,
+) -> None:
     seeded = await seed(repo_bot=True, owner_bot=True)
     fake_github.revoke(REPO_BOT)
 
@@ -151,7 +164,9 @@ async def test_a_revoked_repo_bot_is_cleared_and_flagged_then_the_owner_bot_is_c
     assert tokens[seeded.owner_bot] is not None
 
 
-async def test_a_bot_without_push_access_is_cleared_but_its_token_kept(session_factory, setup, seed):
+async def test_a_bot_without_push_access_is_cleared_but_its_token_kept(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed
+) -> None:
     # Given a public repo the repo bot can read but not push to (it cannot post statuses)
     seeded = await seed(repo_bot=True, private=False, collaborators=())
 
@@ -164,7 +179,9 @@ async def test_a_bot_without_push_access_is_cleared_but_its_token_kept(session_f
     assert repo.bot is None and tokens[seeded.repo_bot] is not None
 
 
-async def test_a_bot_that_cannot_see_a_private_repo_is_cleared(session_factory, setup, seed):
+async def test_a_bot_that_cannot_see_a_private_repo_is_cleared(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed
+) -> None:
     # The provider answers 404 for a private repo the token may not see
     seeded = await seed(owner_bot=True, collaborators=())
 
@@ -176,7 +193,9 @@ async def test_a_bot_that_cannot_see_a_private_repo_is_cleared(session_factory, 
     assert owner.bot is None
 
 
-async def test_a_revoked_owner_token_is_flagged(session_factory, setup, seed, fake_github):
+async def test_a_revoked_owner_token_is_flagged(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed()
     fake_github.revoke(ALICE)
 
@@ -196,7 +215,9 @@ async def test_a_revoked_owner_token_is_flagged(session_factory, setup, seed, fa
     assert (again["valid"], again["action"], again["reason"]) == (False, "none", "no_valid_bot")
 
 
-async def test_an_owner_token_without_access_to_the_repo_is_kept(session_factory, setup, seed, fake_github):
+async def test_an_owner_token_without_access_to_the_repo_is_kept(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     # Given the owner's token belongs to an account that cannot push to this public repo
     seeded = await seed(owner_token="gho_mallory", private=False)
     fake_github.add_user("mallory", token="gho_mallory")
@@ -208,7 +229,9 @@ async def test_an_owner_token_without_access_to_the_repo_is_kept(session_factory
     assert owner.oauth_token is not None
 
 
-async def test_verify_bot_twice_is_a_no_op(session_factory, setup, seed, fake_github):
+async def test_verify_bot_twice_is_a_no_op(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(repo_bot=True, owner_bot=True)
     fake_github.revoke(REPO_BOT)
     await verify(session_factory, setup, repoid=seeded.repoid)
@@ -226,11 +249,11 @@ async def test_verify_bot_twice_is_a_no_op(session_factory, setup, seed, fake_gi
 
 
 async def test_an_owners_revoked_bot_is_cleared_and_its_own_token_checked(
-    session_factory,
-    setup,
-    seed,
-    fake_github,
-):
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    seed: Seed,
+    fake_github: FakeGitHub,
+) -> None:
     seeded = await seed(owner_bot=True)
     fake_github.revoke(OWNER_BOT)
 
@@ -246,13 +269,13 @@ async def test_an_owners_revoked_bot_is_cleared_and_its_own_token_checked(
 
 
 async def test_an_installation_token_is_checked_by_reading_the_repo(
-    session_factory,
-    provider_http,
-    provider_settings,
-    seed,
-    fake_github,
-    github_app,
-):
+    session_factory: Sessions,
+    provider_http: httpx.AsyncClient,
+    provider_settings: Settings,
+    seed: Seed,
+    fake_github: FakeGitHub,
+    github_app: GithubApp,
+) -> None:
     seeded = await seed(integration_id=777)
     fake_github.add_installation(777, app_id=APP_ID, account="alice", repos=["alice/widgets"])
     setup = ProviderSetup(provider_http, provider_settings, github_app)
@@ -269,13 +292,13 @@ async def test_an_installation_token_is_checked_by_reading_the_repo(
 
 
 async def test_an_installation_without_the_repo_is_reported_and_nothing_cleared(
-    session_factory,
-    provider_http,
-    provider_settings,
-    seed,
-    fake_github,
-    github_app,
-):
+    session_factory: Sessions,
+    provider_http: httpx.AsyncClient,
+    provider_settings: Settings,
+    seed: Seed,
+    fake_github: FakeGitHub,
+    github_app: GithubApp,
+) -> None:
     seeded = await seed(repo_bot=True, integration_id=777)
     fake_github.add_installation(777, app_id=APP_ID, account="alice", repos=[])
     setup = ProviderSetup(provider_http, provider_settings, github_app)
@@ -290,13 +313,17 @@ async def test_an_installation_without_the_repo_is_reported_and_nothing_cleared(
 @pytest.mark.parametrize(
     ("ids", "reason"), [({"repoid": 404}, "repo_not_found"), ({"ownerid": 404}, "owner_not_found")]
 )
-async def test_verify_bot_reports_missing_rows(session_factory, setup, ids, reason):
+async def test_verify_bot_reports_missing_rows(
+    session_factory: Sessions, setup: ProviderSetup, ids: dict[str, int], reason: str
+) -> None:
     result = await verify(session_factory, setup, **ids)
 
     assert result == {"valid": False, "token_source": "none", "action": "none", "checked": [], "reason": reason}
 
 
-async def test_verify_bot_without_any_token_says_so(session_factory, setup, seed, fake_github):
+async def test_verify_bot_without_any_token_says_so(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(owner_token=None)
 
     result = await verify(session_factory, setup, repoid=seeded.repoid)
@@ -306,11 +333,11 @@ async def test_verify_bot_without_any_token_says_so(session_factory, setup, seed
 
 
 async def test_verify_bot_rate_limited_is_retried_at_the_reset_time_and_clears_nothing(
-    session_factory,
-    setup,
-    seed,
-    fake_github,
-):
+    session_factory: Sessions,
+    setup: ProviderSetup,
+    seed: Seed,
+    fake_github: FakeGitHub,
+) -> None:
     seeded = await seed(repo_bot=True)
     reset_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=3)
     fake_github.rate_limit(reset_at=reset_at)
@@ -323,7 +350,9 @@ async def test_verify_bot_rate_limited_is_retried_at_the_reset_time_and_clears_n
     assert repo.bot == seeded.repo_bot
 
 
-async def test_verify_bot_provider_error_is_retried_and_clears_nothing(session_factory, setup, seed, fake_github):
+async def test_verify_bot_provider_error_is_retried_and_clears_nothing(
+    session_factory: Sessions, setup: ProviderSetup, seed: Seed, fake_github: FakeGitHub
+) -> None:
     seeded = await seed(repo_bot=True)
     fake_github.fail_next(503)
 

@@ -8,7 +8,7 @@ import asyncio
 import os
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -92,8 +92,8 @@ async def test_postgres_down_for_20s_pauses_and_resumes_without_loss(
         await engine.dispose()
 
 
-async def _at_least(value: object, n: int) -> bool:
-    return await value >= n  # type: ignore[misc,operator]
+async def _at_least(value: Awaitable[int], n: int) -> bool:
+    return await value >= n
 
 
 async def _committed_is(settings: Settings, group: str, n: int) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from stream_app.providers.github_app import default_github_app
 from stream_app.settings import Settings
 from stream_app.tasks import group_for, topic_for
 from stream_app.tokens import encrypt_token
+from stream_app.worker import Worker
 from tests.factories import create_owner
 from tests.fakes.github import FakeGitHub
 from tests.fakes.plugin import APP_ID, app_private_key, fake_github, private_pem, public_pem  # noqa: F401
@@ -40,6 +42,7 @@ TOKEN = "gho_alice"
 KEY = Fernet.generate_key().decode()  # this module's tokens at rest
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 Sessions = async_sessionmaker[AsyncSession]
+RunWorker = Callable[[], AbstractAsyncContextManager[Worker]]
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ async def task_settings(settings: Settings, gh: FakeGitHub) -> Settings:
 
 
 @pytest.fixture
-def worker(run_worker: WorkerFactory, task_settings: Settings) -> Any:
+def worker(run_worker: WorkerFactory, task_settings: Settings) -> RunWorker:
     handlers = {task: HANDLERS[task] for task in TASKS}
     return lambda: run_worker(handlers, github_api_url=task_settings.github_api_url, encryption_key=KEY)
 
@@ -123,7 +126,7 @@ async def both_committed(settings: Settings, task: str) -> bool:
 
 
 async def test_sync_teams_delivered_twice_chains_sync_repos_once(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     rid = await send_twice(task_settings, SYNC_TEAMS, ownerid=alice, username="alice", chain_sync_repos=True)
 
@@ -146,7 +149,7 @@ async def test_sync_teams_delivered_twice_chains_sync_repos_once(
 
 
 async def test_sync_repos_delivered_twice_runs_once(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     rid = await send_twice(task_settings, SYNC_REPOS, ownerid=alice)
     async with worker():
@@ -169,7 +172,7 @@ async def sync_repos_results(sessions: Sessions) -> list[dict[str, Any]]:
 
 
 async def test_a_multi_page_account_syncs_fully_one_record_per_page(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     for n in range(247):  # with the 3 above: 250 repos, 3 pages of 100
         gh.add_repo(f"alice/r{n:03}", private=n % 2 == 0)
@@ -197,7 +200,7 @@ async def test_a_multi_page_account_syncs_fully_one_record_per_page(
 
 
 async def test_a_continuation_delivered_twice_schedules_the_next_page_once(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     for n in range(247):
         gh.add_repo(f"alice/r{n:03}")
@@ -222,7 +225,7 @@ async def test_a_continuation_delivered_twice_schedules_the_next_page_once(
 
 
 async def test_a_rate_limited_sync_waits_in_the_outbox_until_the_reset(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     gh.rate_limit(reset_at=reset)
@@ -245,7 +248,7 @@ async def test_a_rate_limited_sync_waits_in_the_outbox_until_the_reset(
 
 
 async def test_a_rate_limited_sync_is_applied_after_the_reset(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
     gh.rate_limit(reset_at=reset, times=1)
@@ -259,7 +262,7 @@ async def test_a_rate_limited_sync_is_applied_after_the_reset(
 
 
 async def test_a_server_error_is_retried(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     gh.fail_next(502, path="/user/repos")
 
@@ -272,7 +275,7 @@ async def test_a_server_error_is_retried(
 
 
 async def test_revoked_token_and_missing_owner_end_with_clear_results(
-    task_settings: Settings, worker: Any, alice: int, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, alice: int, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     gh.revoke(TOKEN)
 
@@ -288,7 +291,7 @@ async def test_revoked_token_and_missing_owner_end_with_clear_results(
 
 @pytest.mark.usefixtures("app_env")
 async def test_sync_plans_end_to_end_delivered_twice(
-    task_settings: Settings, worker: Any, gh: FakeGitHub, session_factory: Sessions
+    task_settings: Settings, worker: RunWorker, gh: FakeGitHub, session_factory: Sessions
 ) -> None:
     gh.add_marketplace_account("acme", unit_count=25)
     sender = {"id": gh.accounts["alice"].id, "login": "alice", "type": "User"}

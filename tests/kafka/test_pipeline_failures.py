@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 
 import pytest
 from sqlalchemy import text
@@ -107,8 +108,8 @@ async def test_not_before_in_the_future_is_honoured(
     assert ran_at >= later
 
 
-async def _len_is(rows: object, n: int) -> bool:
-    return len(await rows) == n  # type: ignore[misc,arg-type]
+async def _len_is(rows: Awaitable[list[int]], n: int) -> bool:
+    return len(await rows) == n
 
 
 async def test_outside_world_connection_error_is_retried_later_not_a_pause(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable
 
 import pytest
 from sqlalchemy import text
@@ -69,9 +70,9 @@ async def test_same_record_twice_changes_nothing_the_second_time(
     assert await count(engine) == 2
 
 
-async def _eq(value: object, expected: int) -> bool:
-    return await value == expected  # type: ignore[misc]
+async def _eq(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
-async def _ge(value: object, expected: int) -> bool:
-    return await value >= expected  # type: ignore[misc]
+async def _ge(value: Awaitable[int], expected: int) -> bool:
+    return await value >= expected

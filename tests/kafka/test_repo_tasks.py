@@ -10,6 +10,7 @@ once; rate limits and provider errors go through the pipeline's delayed retries.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from stream_app.settings import Settings
 from stream_app.storage import LocalStorage
 from stream_app.tasks import group_for, topic_for
 from stream_app.tokens import encrypt_token
+from stream_app.worker import Worker
 from tests.factories import create_owner, create_repo
 from tests.fakes.github import FakeGitHub
 from tests.fakes.plugin import fake_github  # noqa: F401
@@ -42,6 +44,7 @@ TOKEN, BOT_TOKEN = "gho_alice", "gho_bot"
 NOTIFY = "app.tasks.notify.Notify"
 PULLS_SYNC = "app.tasks.pulls.Sync"
 Sessions = async_sessionmaker[AsyncSession]
+RunWorker = Callable[[], AbstractAsyncContextManager[Worker]]
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def archive(task_settings: Settings) -> LocalStorage:
 
 
 @pytest.fixture
-def worker(run_worker: WorkerFactory, task_settings: Settings) -> Callable[[], Any]:
+def worker(run_worker: WorkerFactory, task_settings: Settings) -> RunWorker:
     return lambda: run_worker(HANDLERS, **task_settings.model_dump(include={"github_api_url", "encryption_key"}))
 
 
@@ -105,7 +108,9 @@ def committed(settings: Settings, task: str, n: int) -> Callable[[], Awaitable[b
     return check
 
 
-async def test_verify_bot_end_to_end_clears_a_revoked_bot(task_settings, session_factory, worker, fake_github):
+async def test_verify_bot_end_to_end_clears_a_revoked_bot(
+    task_settings: Settings, session_factory: Sessions, worker: RunWorker, fake_github: FakeGitHub
+) -> None:
     fake_github.add_user("alice", token=TOKEN)
     bot_account = fake_github.add_user("bot", token=BOT_TOKEN)
     fake_github.add_repo("alice/widgets", private=True, collaborators={"bot"})
@@ -121,6 +126,7 @@ async def test_verify_bot_end_to_end_clears_a_revoked_bot(task_settings, session
         await wait_until(committed(task_settings, "app.tasks.bot.VerifyBot", 2), what="both deliveries handled")
 
     assert fake_github.count("GET", "/user") == 2  # the bot, then alice: checked once, not per delivery
+    assert result is not None
     assert (result["valid"], result["token_source"]) == (True, "owner")
     assert result["action"] == "cleared_repo_bot+flagged_bot_token"
     async with session_factory() as s:
@@ -129,7 +135,9 @@ async def test_verify_bot_end_to_end_clears_a_revoked_bot(task_settings, session
     assert bot_row is not None and bot_row.oauth_token is None
 
 
-async def test_remove_webhook_redelivered_deletes_once(task_settings, session_factory, worker, fake_github):
+async def test_remove_webhook_redelivered_deletes_once(
+    task_settings: Settings, session_factory: Sessions, worker: RunWorker, fake_github: FakeGitHub
+) -> None:
     fake_github.add_user("alice", token=TOKEN)
     fake_github.add_repo("alice/widgets").hooks[77] = {"config": {"url": "https://codecov.example/hook"}}
     _, repoid = await seed_alice(session_factory, task_settings, fake_github, hookid="77")
@@ -148,11 +156,11 @@ async def test_remove_webhook_redelivered_deletes_once(task_settings, session_fa
 
 
 async def test_remove_webhook_rate_limited_runs_again_at_the_reset_time(
-    task_settings,
-    session_factory,
-    worker,
-    fake_github,
-):
+    task_settings: Settings,
+    session_factory: Sessions,
+    worker: RunWorker,
+    fake_github: FakeGitHub,
+) -> None:
     fake_github.add_user("alice", token=TOKEN)
     fake_github.add_repo("alice/widgets").hooks[77] = {"config": {"url": "https://codecov.example/hook"}}
     _, repoid = await seed_alice(session_factory, task_settings, fake_github, hookid="77")
@@ -167,7 +175,9 @@ async def test_remove_webhook_rate_limited_runs_again_at_the_reset_time(
     assert fake_github.count("DELETE") == 2  # the limited one, then the real one
 
 
-async def test_remove_webhook_provider_error_is_retried(task_settings, session_factory, worker, fake_github):
+async def test_remove_webhook_provider_error_is_retried(
+    task_settings: Settings, session_factory: Sessions, worker: RunWorker, fake_github: FakeGitHub
+) -> None:
     fake_github.add_user("alice", token=TOKEN)
     fake_github.add_repo("alice/widgets").hooks[77] = {"config": {"url": "https://codecov.example/hook"}}
     _, repoid = await seed_alice(session_factory, task_settings, fake_github, hookid="77")
@@ -181,17 +191,18 @@ async def test_remove_webhook_provider_error_is_retried(task_settings, session_f
 
 
 async def test_synchronize_end_to_end_runs_the_pull_syncs_it_schedules(
-    task_settings,
-    session_factory,
-    worker,
-    fake_github,
-):
+    task_settings: Settings,
+    session_factory: Sessions,
+    worker: RunWorker,
+    fake_github: FakeGitHub,
+) -> None:
     build_sync_world(fake_github)
     _, repoid = await seed_alice(session_factory, task_settings, fake_github)
 
     async def pulls_stored() -> bool:
         async with session_factory() as s:
-            return await s.scalar(select(func.count()).select_from(Pull).where(Pull.repoid == repoid)) == 2
+            stored: int | None = await s.scalar(select(func.count()).select_from(Pull).where(Pull.repoid == repoid))
+            return stored == 2
 
     record_id = await send_twice(task_settings, "synchronize", repoid=repoid)
     async with worker():
@@ -203,6 +214,7 @@ async def test_synchronize_end_to_end_runs_the_pull_syncs_it_schedules(
         )
 
     assert len(pull_syncs) == 2  # scheduled once, not once per delivery
+    assert result is not None
     assert (result["branches"], result["pulls_scheduled"]) == (3, 2)
     async with session_factory() as s:
         heads = dict((await s.execute(select(Pull.pullid, Pull.head).where(Pull.repoid == repoid))).all())
@@ -213,12 +225,12 @@ async def test_synchronize_end_to_end_runs_the_pull_syncs_it_schedules(
 
 
 async def test_pulls_sync_end_to_end_redelivered_notifies_once(
-    task_settings,
-    session_factory,
-    archive,
-    worker,
-    fake_github,
-):
+    task_settings: Settings,
+    session_factory: Sessions,
+    archive: LocalStorage,
+    worker: RunWorker,
+    fake_github: FakeGitHub,
+) -> None:
     _, _, pull_commits = build_pull_world(fake_github)
     _, repoid = await seed_alice(session_factory, task_settings, fake_github)
     await write_head_report(archive, repoid, pull_commits[-1])
@@ -236,4 +248,4 @@ async def test_pulls_sync_end_to_end_redelivered_notifies_once(
     assert fake_github.count("GET", "/repos/alice/widgets/pulls/1") == 2  # the pull and its commits, once
     async with session_factory() as s:
         pull = await s.scalar(select(Pull).where(Pull.repoid == repoid, Pull.pullid == 1))
-    assert pull is not None and pull.diff["totals"] == EXPECTED_DIFF_TOTALS
+    assert pull is not None and pull.diff is not None and pull.diff["totals"] == EXPECTED_DIFF_TOTALS

@@ -49,6 +49,7 @@ async def result_of(sessions: async_sessionmaker[AsyncSession], record_id: str) 
     async with sessions() as s:
         row = await s.get(ProcessedRecord, record_id)
         assert row is not None
+        assert row.result is not None
         return dict(row.result)
 
 

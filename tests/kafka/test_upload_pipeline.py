@@ -73,7 +73,8 @@ def parser_totals(bodies: list[bytes]) -> dict[str, Any]:
     return dict(report.totals().to_dict())
 
 
-def commit_totals(totals: dict[str, Any]) -> dict[str, Any]:
+def commit_totals(totals: dict[str, Any] | None) -> dict[str, Any]:
+    assert totals is not None
     return {k: v for k, v in totals.items() if k != "file_totals"}
 
 
@@ -85,7 +86,10 @@ async def wait_for_state(sessions: async_sessionmaker[AsyncSession], repoid: int
 
 
 async def test_every_format_end_to_end(
-    pipeline: Settings, session_factory, storage: LocalStorage, run_worker: WorkerFactory
+    pipeline: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: LocalStorage,
+    run_worker: WorkerFactory,
 ) -> None:
     # Given one commit per format, each with one upload of that format
     seeded = await seed_repo(session_factory)
@@ -102,14 +106,17 @@ async def test_every_format_end_to_end(
 
 
 async def test_bundles_with_several_reports(
-    pipeline: Settings, session_factory, storage: LocalStorage, run_worker: WorkerFactory
+    pipeline: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: LocalStorage,
+    run_worker: WorkerFactory,
 ) -> None:
     # Given the real Node uploader's bundle, and a bundle of three formats with `# path=` headers
     node = fixture("bundle/codecov-node-3.8.3.txt")
     parts = [(name, fixture(name)) for name in ("gcov/calc.c.gcov", "go/coverage.out", "jacoco/jacoco.xml")]
     mixed = b"".join(b"# path=" + name.encode() + b"\n" + body + b"\n<<<<<< EOF\n" for name, body in parts)
     seeded = await seed_repo(session_factory)
-    items = [
+    items: list[dict[str, Any]] = [
         {"upload_id": "node", "storage_path": await store_raw(storage, seeded.repoid, "node", node), "flags": ["a"]},
         {"upload_id": "mixed", "storage_path": await store_raw(storage, seeded.repoid, "mixed", mixed)},
     ]
@@ -129,7 +136,11 @@ async def test_bundles_with_several_reports(
 
 @pytest.mark.parametrize("shape", ["twenty_records", "one_record"])
 async def test_twenty_uploads_to_one_commit_are_all_merged_exactly_once(
-    pipeline: Settings, session_factory, storage: LocalStorage, run_worker: WorkerFactory, shape: str
+    pipeline: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: LocalStorage,
+    run_worker: WorkerFactory,
+    shape: str,
 ) -> None:
     # Given 20 uploads of one commit
     seeded = await seed_repo(session_factory)
@@ -154,6 +165,7 @@ async def test_twenty_uploads_to_one_commit_are_all_merged_exactly_once(
     # Then each was merged once: the finishers merged 20 in all and the report has 20 sessions
     assert sum(r["merged"] for r in await ledger_results(session_factory, FINISHER)) == 20
     commit = await commit_row(session_factory, seeded.repoid, sha(1))
+    assert commit.totals is not None
     assert commit.totals["sessions"] == 20
     assert commit_totals(commit.totals) == parser_totals(bodies)
     report = load_report(await storage.read(commit_report_path(seeded.repoid, sha(1))))
@@ -161,7 +173,10 @@ async def test_twenty_uploads_to_one_commit_are_all_merged_exactly_once(
 
 
 async def test_bad_and_missing_uploads_end_alone_and_the_good_ones_merge(
-    pipeline: Settings, session_factory, storage: LocalStorage, run_worker: WorkerFactory
+    pipeline: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: LocalStorage,
+    run_worker: WorkerFactory,
 ) -> None:
     seeded = await seed_repo(session_factory)
     good = [fixture("coveragepy/coverage.xml"), fixture("lcov/pricing.lcov.info")]
@@ -176,12 +191,16 @@ async def test_bad_and_missing_uploads_end_alone_and_the_good_ones_merge(
     states = await upload_states(session_factory, seeded.repoid, sha(1))
     assert states == {"good1": "merged", "corrupt": "error", "good2": "merged", "missing": "error"}
     commit = await commit_row(session_factory, seeded.repoid, sha(1))
+    assert commit.totals is not None
     assert commit.totals["sessions"] == 2
     assert commit.totals["lines"] == parser_totals(good)["lines"]
 
 
 async def test_a_commit_whose_only_upload_is_missing_ends_in_error(
-    pipeline: Settings, session_factory, storage: LocalStorage, run_worker: WorkerFactory
+    pipeline: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    storage: LocalStorage,
+    run_worker: WorkerFactory,
 ) -> None:
     seeded = await seed_repo(session_factory)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,7 +52,7 @@ async def all_consumed(settings: Settings, task: str, produced: int) -> None:
 
 async def test_every_stage_delivered_twice_changes_nothing(
     pipeline: Settings,  # noqa: F811
-    session_factory,
+    session_factory: async_sessionmaker[AsyncSession],
     storage: LocalStorage,
     run_worker: WorkerFactory,
 ) -> None:
@@ -95,7 +97,7 @@ async def test_every_stage_delivered_twice_changes_nothing(
 
 async def _snapshot(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], storage: LocalStorage, repoid: int
-) -> tuple:
+) -> tuple[int, str, Any, bytes, tuple[int, ...]]:
     commit = await commit_row(sessions, repoid, sha(1))
     follow_ups = []
     for task in FOLLOW_UP_TASKS:

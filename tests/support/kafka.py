@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -15,7 +15,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-async def produce_raw(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes | None] | None = None) -> None:
+async def produce_raw(
+    bootstrap: str, topic: str, values: list[bytes], keys: Sequence[bytes | None] | None = None
+) -> None:
     """A plain aiokafka producer: no project code on the producing side."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()

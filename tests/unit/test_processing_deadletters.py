@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,7 +42,7 @@ class NoDatabase:
         raise AssertionError("an invalid record must not open a transaction")
 
 
-def processor(publisher: FakePublisher, tmp_path: Any) -> RecordProcessor:
+def processor(publisher: FakePublisher, tmp_path: Path) -> RecordProcessor:
     return RecordProcessor(
         task=TASK,
         handler=lambda ctx, args: None,  # type: ignore[arg-type,return-value]
@@ -53,7 +54,7 @@ def processor(publisher: FakePublisher, tmp_path: Any) -> RecordProcessor:
     )
 
 
-async def test_invalid_record_goes_to_the_dlq_with_original_bytes_and_reason(tmp_path: Any) -> None:
+async def test_invalid_record_goes_to_the_dlq_with_original_bytes_and_reason(tmp_path: Path) -> None:
     publisher = FakePublisher()
     outcome = await processor(publisher, tmp_path).process(Delivery("p." + TASK, 3, 41, b"k", b"{oops"))
     assert outcome.kind == "dead_lettered"
@@ -63,7 +64,7 @@ async def test_invalid_record_goes_to_the_dlq_with_original_bytes_and_reason(tmp
     assert headers["source.partition"] == b"3" and headers["source.offset"] == b"41"
 
 
-async def test_a_dead_letter_too_large_for_the_dlq_keeps_its_reason_and_source(tmp_path: Any) -> None:
+async def test_a_dead_letter_too_large_for_the_dlq_keeps_its_reason_and_source(tmp_path: Path) -> None:
     publisher = FakePublisher(fail_first=MessageSizeTooLargeError())
     outcome = await processor(publisher, tmp_path).process(Delivery("p." + TASK, 0, 7, None, b"[1]"))
     assert outcome.kind == "dead_lettered"
@@ -74,7 +75,7 @@ async def test_a_dead_letter_too_large_for_the_dlq_keeps_its_reason_and_source(t
     assert headers["source.offset"] == b"7"
 
 
-async def test_a_dlq_outage_pauses_instead_of_losing_the_record(tmp_path: Any) -> None:
+async def test_a_dlq_outage_pauses_instead_of_losing_the_record(tmp_path: Path) -> None:
     from aiokafka.errors import KafkaConnectionError
 
     publisher = FakePublisher(fail_first=KafkaConnectionError())

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from stream_app.providers.github import GitHub
+from stream_app.providers.github_app import GithubApp
 from stream_app.providers.types import OwnerInfo, Token
 from tests.fakes.github import FakeGitHub
-from tests.integration.providers.conftest import ALICE_TOKEN
+from tests.integration.providers.conftest import ALICE_TOKEN, World
 
 
-async def test_authenticated_user(world, provider_http):
+async def test_authenticated_user(world: World, provider_http: httpx.AsyncClient) -> None:
     user = await world.client(provider_http).get_authenticated_user()
 
     assert user == OwnerInfo(
@@ -25,7 +27,7 @@ async def test_authenticated_user(world, provider_http):
     assert (request.method, request.path, request.token) == ("GET", "/user", ALICE_TOKEN)
 
 
-async def test_teams_come_with_each_orgs_profile(world, provider_http):
+async def test_teams_come_with_each_orgs_profile(world: World, provider_http: httpx.AsyncClient) -> None:
     world.gh.add_org("other", members=["alice"], name="Other Org")
     world.gh.add_org("notmine", members=["bob"])
 
@@ -38,7 +40,7 @@ async def test_teams_come_with_each_orgs_profile(world, provider_http):
     assert world.gh.count("GET", "/orgs/") == 2
 
 
-async def test_repos_are_yielded_page_by_page_across_many_pages(world, provider_http):
+async def test_repos_are_yielded_page_by_page_across_many_pages(world: World, provider_http: httpx.AsyncClient) -> None:
     for n in range(6):
         world.gh.add_repo(f"alice/r{n}", private=n % 2 == 0)
     world.gh.add_repo("bob/hidden", private=True)
@@ -59,7 +61,7 @@ async def test_repos_are_yielded_page_by_page_across_many_pages(world, provider_
     assert widgets.owner.username == "acme"
 
 
-async def test_a_consumer_can_stop_after_one_page(world, provider_http):
+async def test_a_consumer_can_stop_after_one_page(world: World, provider_http: httpx.AsyncClient) -> None:
     for n in range(5):
         world.gh.add_repo(f"alice/r{n}")
     async for _page in world.client(provider_http, per_page=2).list_repos():
@@ -67,7 +69,9 @@ async def test_a_consumer_can_stop_after_one_page(world, provider_http):
     assert world.gh.count("GET", "/user/repos") == 1
 
 
-async def test_installation_repos_with_an_installation_token(world, provider_http, github_app):
+async def test_installation_repos_with_an_installation_token(
+    world: World, provider_http: httpx.AsyncClient, github_app: GithubApp
+) -> None:
     world.gh.add_repo("acme/gadgets")
     world.gh.add_repo("acme/other")
     world.gh.add_installation(7, app_id=42, account="acme", repos=["acme/widgets", "acme/gadgets"])
@@ -79,7 +83,7 @@ async def test_installation_repos_with_an_installation_token(world, provider_htt
     assert [[r.name for r in page] for page in pages] == [["gadgets"], ["widgets"]]
 
 
-async def test_github_enterprise_api_root(provider_http):
+async def test_github_enterprise_api_root(provider_http: httpx.AsyncClient) -> None:
     async with FakeGitHub(prefix="/api/v3") as ghe:
         ghe.add_user("carol", token="t")
         client = GitHub(token=Token("t", "owner"), http=provider_http, api_url=ghe.url)
@@ -89,7 +93,9 @@ async def test_github_enterprise_api_root(provider_http):
 
 
 @pytest.mark.parametrize("per_page", [1, 3, 100])
-async def test_teams_page_size_does_not_change_the_answer(world, provider_http, per_page):
+async def test_teams_page_size_does_not_change_the_answer(
+    world: World, provider_http: httpx.AsyncClient, per_page: int
+) -> None:
     for n in range(4):
         world.gh.add_org(f"org{n}", members=["alice"])
     teams = await world.client(provider_http, per_page=per_page).list_teams()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from stream_app.providers.errors import ProviderNotFound
 from stream_app.providers.types import BranchInfo, FileEntry, RepoRef
+from tests.integration.providers.conftest import World
 
 
-async def test_get_repo_with_fork_parent_and_push_permission(world, provider_http):
+async def test_get_repo_with_fork_parent_and_push_permission(world: World, provider_http: httpx.AsyncClient) -> None:
     world.gh.add_repo("alice/widgets", fork_of="acme/widgets", language="go")
 
     fork = await world.client(provider_http).get_repo(RepoRef("alice", "widgets"))
@@ -20,12 +22,12 @@ async def test_get_repo_with_fork_parent_and_push_permission(world, provider_htt
     assert fork.service_id == str(world.gh.repos["alice/widgets"].id)
 
 
-async def test_a_private_repo_the_token_cannot_see_is_not_found(world, provider_http):
+async def test_a_private_repo_the_token_cannot_see_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http, token="gho_bob_token").get_repo(world.repo)
 
 
-async def test_branches_across_pages(world, provider_http):
+async def test_branches_across_pages(world: World, provider_http: httpx.AsyncClient) -> None:
     for n in range(5):
         world.gh.add_commit("acme/widgets", branch=f"b{n}", parents=[world.base_sha])
 
@@ -37,7 +39,7 @@ async def test_branches_across_pages(world, provider_http):
     assert world.gh.count("GET", "/repos/acme/widgets/branches") == 4
 
 
-async def test_open_pulls_and_one_pull(world, provider_http):
+async def test_open_pulls_and_one_pull(world: World, provider_http: httpx.AsyncClient) -> None:
     world.gh.add_commit("acme/widgets", branch="old", parents=[world.base_sha])
     world.gh.add_pull("acme/widgets", number=2, base="main", head="old", author="bob", state="closed", merged=True)
     client = world.client(provider_http)
@@ -54,12 +56,12 @@ async def test_open_pulls_and_one_pull(world, provider_http):
     assert [p.number for p in every] == [1, 2]
 
 
-async def test_a_missing_pull_is_not_found(world, provider_http):
+async def test_a_missing_pull_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http).get_pull(world.repo, 99)
 
 
-async def test_pull_commits_and_pulls_for_a_commit(world, provider_http):
+async def test_pull_commits_and_pulls_for_a_commit(world: World, provider_http: httpx.AsyncClient) -> None:
     second = world.gh.add_commit("acme/widgets", branch="feature", message="more")
     world.gh.pulls[("acme/widgets", 1)].commits.append(second.sha)
     client = world.client(provider_http, per_page=1)
@@ -72,7 +74,7 @@ async def test_pull_commits_and_pulls_for_a_commit(world, provider_http):
     assert await client.find_pulls_for_commit(world.repo, world.base_sha) == []
 
 
-async def test_compare_gives_commits_and_changed_lines(world, provider_http):
+async def test_compare_gives_commits_and_changed_lines(world: World, provider_http: httpx.AsyncClient) -> None:
     comparison = await world.client(provider_http).compare(world.repo, world.base_sha, world.head_sha)
 
     assert comparison.commits == (world.head_sha,)
@@ -82,7 +84,7 @@ async def test_compare_gives_commits_and_changed_lines(world, provider_http):
     assert diff.removed == (2,)
 
 
-async def test_compare_of_added_removed_and_patchless_files(world, provider_http):
+async def test_compare_of_added_removed_and_patchless_files(world: World, provider_http: httpx.AsyncClient) -> None:
     head = world.gh.add_commit("acme/widgets", parents=[world.head_sha], files={"new.py": b"x\ny\n", "README.md": None})
     world.gh.compare_files[("acme/widgets", world.head_sha, head.sha)] = [
         {"filename": "logo.png", "status": "added", "additions": 0, "deletions": 0, "changes": 0}
@@ -98,7 +100,7 @@ async def test_compare_of_added_removed_and_patchless_files(world, provider_http
     assert given.files[0].patch_missing
 
 
-async def test_get_commit(world, provider_http):
+async def test_get_commit(world: World, provider_http: httpx.AsyncClient) -> None:
     commit = await world.client(provider_http).get_commit(world.repo, world.base_sha)
 
     assert (commit.sha, commit.message, commit.parents) == (world.base_sha, "initial", ())
@@ -108,19 +110,19 @@ async def test_get_commit(world, provider_http):
     assert commit.timestamp is not None
 
 
-async def test_a_missing_commit_is_not_found(world, provider_http):
+async def test_a_missing_commit_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http).get_commit(world.repo, "f" * 40)
 
 
-async def test_file_content_at_a_ref(world, provider_http):
+async def test_file_content_at_a_ref(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     assert await client.get_file(world.repo, "src/app.py", ref="main") == b"a = 1\nb = 2\nc = 3\n"
     assert await client.get_file(world.repo, "src/app.py", ref=world.head_sha) == b"a = 1\nb = 20\nc = 3\nd = 4\n"
 
 
-async def test_a_missing_file_or_a_directory_is_none(world, provider_http):
+async def test_a_missing_file_or_a_directory_is_none(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     assert await client.get_file(world.repo, "codecov.yml", ref="main") is None
@@ -128,7 +130,7 @@ async def test_a_missing_file_or_a_directory_is_none(world, provider_http):
     assert await client.get_file(world.repo, "src/app.py", ref="no-such-branch") is None
 
 
-async def test_a_large_file_is_fetched_raw(world, provider_http):
+async def test_a_large_file_is_fetched_raw(world: World, provider_http: httpx.AsyncClient) -> None:
     big = b"x" * (1024 * 1024 + 10)
     world.gh.add_commit("acme/widgets", branch="main", files={"big.txt": big})
 
@@ -136,7 +138,7 @@ async def test_a_large_file_is_fetched_raw(world, provider_http):
     assert world.gh.count("GET", "/repos/acme/widgets/contents/big.txt") == 2
 
 
-async def test_top_level_files_directories_and_the_whole_tree(world, provider_http):
+async def test_top_level_files_directories_and_the_whole_tree(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     top = await client.list_top_level_files(world.repo, ref="main")
@@ -148,6 +150,6 @@ async def test_top_level_files_directories_and_the_whole_tree(world, provider_ht
     assert sorted(tree) == [".github/ci.yml", "README.md", "src/app.py"]
 
 
-async def test_listing_a_file_as_a_directory_is_not_found(world, provider_http):
+async def test_listing_a_file_as_a_directory_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http).list_directory(world.repo, "README.md", ref="main")

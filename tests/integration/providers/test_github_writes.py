@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from stream_app.providers.errors import ProviderClientError, ProviderNotFound, ProviderUnauthorized
 from stream_app.providers.types import HookInfo
+from tests.integration.providers.conftest import World
 
 
-async def test_set_a_status_then_read_it_combined_and_listed(world, provider_http):
+async def test_set_a_status_then_read_it_combined_and_listed(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     posted = await client.set_commit_status(
@@ -47,7 +49,7 @@ async def test_set_a_status_then_read_it_combined_and_listed(world, provider_htt
     assert world.gh.count("POST", f"/repos/acme/widgets/statuses/{world.head_sha}") == 3
 
 
-async def test_combined_status_collects_every_page(world, provider_http):
+async def test_combined_status_collects_every_page(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http, per_page=2)
     for n in range(5):
         await client.set_commit_status(world.repo, world.base_sha, state="success", context=f"ci/{n}", description="ok")
@@ -58,19 +60,19 @@ async def test_combined_status_collects_every_page(world, provider_http):
     assert len(combined.statuses) == 5
 
 
-async def test_no_statuses_is_pending(world, provider_http):
+async def test_no_statuses_is_pending(world: World, provider_http: httpx.AsyncClient) -> None:
     combined = await world.client(provider_http).get_combined_status(world.repo, world.base_sha)
     assert (combined.state, combined.statuses) == ("pending", ())
 
 
-async def test_a_long_description_is_cut_to_githubs_limit(world, provider_http):
+async def test_a_long_description_is_cut_to_githubs_limit(world: World, provider_http: httpx.AsyncClient) -> None:
     status = await world.client(provider_http).set_commit_status(
         world.repo, world.head_sha, state="error", context="codecov/patch", description="x" * 500
     )
     assert status.description == "x" * 140
 
 
-async def test_status_on_an_unknown_sha_is_a_client_error(world, provider_http):
+async def test_status_on_an_unknown_sha_is_a_client_error(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderClientError) as caught:
         await world.client(provider_http).set_commit_status(
             world.repo, "e" * 40, state="success", context="codecov/project", description="ok"
@@ -78,7 +80,7 @@ async def test_status_on_an_unknown_sha_is_a_client_error(world, provider_http):
     assert caught.value.status == 422 and caught.value.code == "provider_client_error"
 
 
-async def test_writing_without_push_access_is_unauthorized(world, provider_http):
+async def test_writing_without_push_access_is_unauthorized(world: World, provider_http: httpx.AsyncClient) -> None:
     world.gh.add_repo("acme/public")
     world.gh.add_commit("acme/public", branch="main")
     sha = world.gh.repos["acme/public"].branches["main"]
@@ -90,7 +92,7 @@ async def test_writing_without_push_access_is_unauthorized(world, provider_http)
         await bob.set_commit_status(public, sha, state="success", context="codecov/project", description="ok")
 
 
-async def test_post_edit_delete_a_comment(world, provider_http):
+async def test_post_edit_delete_a_comment(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     posted = await client.post_comment(world.repo, 1, "## Coverage report\n80%")
@@ -104,17 +106,17 @@ async def test_post_edit_delete_a_comment(world, provider_http):
     assert world.gh.comments == {}
 
 
-async def test_editing_a_vanished_comment_is_not_found(world, provider_http):
+async def test_editing_a_vanished_comment_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http).edit_comment(world.repo, "123456", "x")
 
 
-async def test_comment_on_a_missing_pull_is_not_found(world, provider_http):
+async def test_comment_on_a_missing_pull_is_not_found(world: World, provider_http: httpx.AsyncClient) -> None:
     with pytest.raises(ProviderNotFound):
         await world.client(provider_http).post_comment(world.repo, 77, "x")
 
 
-async def test_create_list_get_delete_a_webhook(world, provider_http):
+async def test_create_list_get_delete_a_webhook(world: World, provider_http: httpx.AsyncClient) -> None:
     client = world.client(provider_http)
 
     hook = await client.create_hook(

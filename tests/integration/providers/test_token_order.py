@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import Owner, Repo
 from stream_app.providers import get_provider
 from stream_app.providers.errors import ProviderRateLimited
 from stream_app.providers.github_app import GithubApp, GithubAppSettings
-from stream_app.providers.types import RepoRef
+from stream_app.providers.types import RepoRef, Token
+from stream_app.settings import Settings
 from stream_app.tokens import encrypt_token, token_for_owner, token_for_repo
 from tests.factories import create_owner, create_repo
+from tests.fakes.github import FakeGitHub
 from tests.fakes.plugin import APP_ID
 
 pytestmark = pytest.mark.db
 
 INSTALLATION = 555
+# (ownerid, repoid, repo bot's ownerid, owner bot's ownerid)
+MakeRows = Callable[..., Awaitable[tuple[int, int, int | None, int | None]]]
+Pick = Callable[..., Awaitable[Token | None]]
 
 
 @pytest.fixture
-def rows(session_factory, provider_settings):
-    async def create(*, repo_bot=None, owner_bot=None, owner_token="own", using=True, unreadable=()):
+def rows(session_factory: async_sessionmaker[AsyncSession], provider_settings: Settings) -> MakeRows:
+    async def create(
+        *,
+        repo_bot: str | None = None,
+        owner_bot: str | None = None,
+        owner_token: str | None = "own",
+        using: bool = True,
+        unreadable: tuple[str, ...] = (),
+    ) -> tuple[int, int, int | None, int | None]:
         """An owner (installation 555) and its repo `widgets`; tokens stored encrypted (some under a wrong key)."""
 
-        def stored(value, label):
+        def stored(value: str | None, label: str) -> str | None:
             key = Fernet.generate_key().decode() if label in unreadable else provider_settings.encryption_key
             return encrypt_token(value, key) if value else None
 
@@ -43,24 +59,33 @@ def rows(session_factory, provider_settings):
 
 
 @pytest.fixture
-def pick(session_factory, provider_settings, provider_http):
-    async def choose(ownerid, repoid, app=None):
+def pick(
+    session_factory: async_sessionmaker[AsyncSession], provider_settings: Settings, provider_http: httpx.AsyncClient
+) -> Pick:
+    async def choose(ownerid: int, repoid: int, app: GithubApp | None = None) -> Token | None:
         async with session_factory() as s:
-            owner, repo = await s.get(Owner, ownerid), await s.get(Repo, repoid)
+            owner, repo = await s.get_one(Owner, ownerid), await s.get_one(Repo, repoid)
             return await token_for_repo(s, repo, owner, http=provider_http, settings=provider_settings, app=app)
 
     return choose
 
 
 @pytest.fixture
-def installed(fake_github):
+def installed(fake_github: FakeGitHub) -> FakeGitHub:
     fake_github.add_org("acme")
     fake_github.add_repo("acme/widgets", private=True)
     fake_github.add_installation(INSTALLATION, app_id=APP_ID, account="acme", repos=["acme/widgets"])
     return fake_github
 
 
-async def test_installation_token_comes_first(rows, pick, github_app, installed, provider_http, provider_settings):
+async def test_installation_token_comes_first(
+    rows: MakeRows,
+    pick: Pick,
+    github_app: GithubApp,
+    installed: FakeGitHub,
+    provider_http: httpx.AsyncClient,
+    provider_settings: Settings,
+) -> None:
     ownerid, repoid, *_ = await rows(repo_bot="rb", owner_bot="ob")
 
     token = await pick(ownerid, repoid, github_app)
@@ -70,7 +95,9 @@ async def test_installation_token_comes_first(rows, pick, github_app, installed,
     assert (await provider.get_repo(RepoRef("acme", "widgets"))).private is True  # the token works
 
 
-async def test_a_gone_installation_falls_back_to_the_repo_bot(rows, pick, github_app):
+async def test_a_gone_installation_falls_back_to_the_repo_bot(
+    rows: MakeRows, pick: Pick, github_app: GithubApp
+) -> None:
     ownerid, repoid, rb, _ = await rows(repo_bot="rb", owner_bot="ob")
 
     token = await pick(ownerid, repoid, github_app)
@@ -78,7 +105,7 @@ async def test_a_gone_installation_falls_back_to_the_repo_bot(rows, pick, github
     assert token is not None and (token.source, token.ownerid, token.value) == ("repo_bot", rb, "rb")
 
 
-async def test_an_unconfigured_app_falls_back_to_the_repo_bot(rows, pick):
+async def test_an_unconfigured_app_falls_back_to_the_repo_bot(rows: MakeRows, pick: Pick) -> None:
     ownerid, repoid, *_ = await rows(repo_bot="rb")
     unconfigured = GithubApp(GithubAppSettings(app_id=None, private_key=None, private_key_path=None))
 
@@ -87,7 +114,9 @@ async def test_an_unconfigured_app_falls_back_to_the_repo_bot(rows, pick):
     assert token is not None and token.source == "repo_bot"
 
 
-async def test_without_using_integration_the_installation_is_skipped(rows, pick, github_app, installed):
+async def test_without_using_integration_the_installation_is_skipped(
+    rows: MakeRows, pick: Pick, github_app: GithubApp, installed: FakeGitHub
+) -> None:
     ownerid, repoid, _, ob = await rows(owner_bot="ob", using=False)
 
     token = await pick(ownerid, repoid, github_app)
@@ -107,7 +136,7 @@ async def test_without_using_integration_the_installation_is_skipped(rows, pick,
         ({"owner_token": None}, None),
     ],
 )
-async def test_bot_order(rows, pick, given, expected):
+async def test_bot_order(rows: MakeRows, pick: Pick, given: dict[str, Any], expected: tuple[str, str] | None) -> None:
     ownerid, repoid, *_ = await rows(using=False, **given)
 
     token = await pick(ownerid, repoid)
@@ -115,7 +144,9 @@ async def test_bot_order(rows, pick, given, expected):
     assert (token and (token.source, token.value)) == expected
 
 
-async def test_a_rate_limited_mint_is_retried_not_downgraded(rows, pick, github_app, installed):
+async def test_a_rate_limited_mint_is_retried_not_downgraded(
+    rows: MakeRows, pick: Pick, github_app: GithubApp, installed: FakeGitHub
+) -> None:
     ownerid, repoid, *_ = await rows(repo_bot="rb")
     installed.rate_limit(reset_at=datetime.now(UTC) + timedelta(minutes=5))
 
@@ -123,11 +154,18 @@ async def test_a_rate_limited_mint_is_retried_not_downgraded(rows, pick, github_
         await pick(ownerid, repoid, github_app)
 
 
-async def test_token_for_owner(rows, session_factory, provider_settings, provider_http, github_app, installed):
+async def test_token_for_owner(
+    rows: MakeRows,
+    session_factory: async_sessionmaker[AsyncSession],
+    provider_settings: Settings,
+    provider_http: httpx.AsyncClient,
+    github_app: GithubApp,
+    installed: FakeGitHub,
+) -> None:
     ownerid, _, _, ob = await rows(owner_bot="ob")
     async with session_factory() as s:
-        owner = await s.get(Owner, ownerid)
-        kwargs = {"http": provider_http, "settings": provider_settings, "app": github_app}
+        owner = await s.get_one(Owner, ownerid)
+        kwargs: dict[str, Any] = {"http": provider_http, "settings": provider_settings, "app": github_app}
         installation = await token_for_owner(s, owner, using_integration=True, **kwargs)
         bot = await token_for_owner(s, owner, **kwargs)
         own = await token_for_owner(s, owner, allow_bot=False, **kwargs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -15,7 +17,7 @@ from stream_app.settings import Settings
 TOKEN = Token("ghp_secret", "owner", ownerid=1)
 
 
-async def test_github_services_get_the_github_client_on_the_configured_root():
+async def test_github_services_get_the_github_client_on_the_configured_root() -> None:
     settings = Settings(github_api_url="https://ghe.example.com/api/v3/")
     async with httpx.AsyncClient() as http:
         for service in ("github", "github_enterprise"):
@@ -25,15 +27,15 @@ async def test_github_services_get_the_github_client_on_the_configured_root():
             assert "ghp_secret" not in repr(provider)
 
 
-async def test_an_unknown_service_is_a_permanent_error():
+async def test_an_unknown_service_is_a_permanent_error() -> None:
     async with httpx.AsyncClient() as http:
         with pytest.raises(UnknownProvider) as caught:
             get_provider("gitlab", token=TOKEN, http=http, settings=Settings())
     assert isinstance(caught.value, PermanentError) and caught.value.code == "unknown_provider"
 
 
-def _pull(**overrides):
-    base = {
+def _pull(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
         "number": 4,
         "state": "closed",
         "title": "t",
@@ -56,11 +58,11 @@ def _pull(**overrides):
         ({"merged": True}, "merged"),
     ],
 )
-def test_pull_state(fields, state):
+def test_pull_state(fields: dict[str, Any], state: str) -> None:
     assert gh.pull_info(_pull(**fields)).state == state
 
 
-def test_commit_without_a_github_user_keeps_the_git_author():
+def test_commit_without_a_github_user_keeps_the_git_author() -> None:
     data = {
         "sha": "c" * 40,
         "commit": {"message": "m", "author": {"name": "N", "email": "n@x", "date": "2024-05-01T12:00:00Z"}},
@@ -73,7 +75,7 @@ def test_commit_without_a_github_user_keeps_the_git_author():
     assert info.timestamp is not None and info.timestamp.year == 2024
 
 
-def test_repo_with_parent_and_permissions():
+def test_repo_with_parent_and_permissions() -> None:
     owner = {"id": 1, "login": "acme"}
     parent = {"id": 2, "name": "up", "owner": {"id": 3, "login": "org"}, "private": False}
     data = {"id": 5, "name": "r", "owner": owner, "private": True, "fork": True, "parent": parent}
@@ -83,6 +85,6 @@ def test_repo_with_parent_and_permissions():
     assert gh.repo_info(data).can_push is None
 
 
-def test_file_without_a_patch_is_marked():
+def test_file_without_a_patch_is_marked() -> None:
     diff = gh.file_diff({"filename": "img.png", "status": "added"})
     assert diff.patch_missing and diff.added == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import jwt
 import pytest
@@ -27,7 +28,7 @@ def _pem(key: rsa.RSAPrivateKey) -> str:
     ).decode()
 
 
-def test_jwt_is_rs256_issued_by_the_app_for_ten_minutes(key):
+def test_jwt_is_rs256_issued_by_the_app_for_ten_minutes(key: rsa.RSAPrivateKey) -> None:
     token = app_jwt(1234, key, NOW)
 
     assert jwt.get_unverified_header(token)["alg"] == "RS256"
@@ -37,13 +38,15 @@ def test_jwt_is_rs256_issued_by_the_app_for_ten_minutes(key):
     assert claims["exp"] - claims["iat"] == 600
 
 
-def test_jwt_does_not_verify_with_another_key(key):
+def test_jwt_does_not_verify_with_another_key(key: rsa.RSAPrivateKey) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(jwt.InvalidSignatureError):
         jwt.decode(app_jwt(1, key, NOW), other.public_key(), algorithms=["RS256"], options={"verify_exp": False})
 
 
-def test_settings_from_the_environment_with_escaped_newlines(monkeypatch, key):
+def test_settings_from_the_environment_with_escaped_newlines(
+    monkeypatch: pytest.MonkeyPatch, key: rsa.RSAPrivateKey
+) -> None:
     monkeypatch.setenv("STREAM_APP_GITHUB_APP_APP_ID", "77")
     monkeypatch.setenv("STREAM_APP_GITHUB_APP_PRIVATE_KEY", _pem(key).replace("\n", "\\n"))
 
@@ -57,7 +60,7 @@ def test_settings_from_the_environment_with_escaped_newlines(monkeypatch, key):
     assert token.value not in repr(token) and "PRIVATE" not in repr(app.settings)
 
 
-def test_settings_read_the_key_from_a_file(tmp_path, key):
+def test_settings_read_the_key_from_a_file(tmp_path: Path, key: rsa.RSAPrivateKey) -> None:
     path = tmp_path / "app.pem"
     path.write_text(_pem(key))
     settings = GithubAppSettings(app_id=5, private_key_path=path)
@@ -65,7 +68,7 @@ def test_settings_read_the_key_from_a_file(tmp_path, key):
     assert settings.private_key_pem() == path.read_bytes()
 
 
-def test_an_unconfigured_app_refuses_to_sign(monkeypatch):
+def test_an_unconfigured_app_refuses_to_sign(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH"):
         monkeypatch.delenv(f"STREAM_APP_GITHUB_APP_{name}", raising=False)
     app = GithubApp(GithubAppSettings())
@@ -74,13 +77,13 @@ def test_an_unconfigured_app_refuses_to_sign(monkeypatch):
         app.app_token()
 
 
-def test_the_private_key_is_a_secret_in_repr(key):
+def test_the_private_key_is_a_secret_in_repr(key: rsa.RSAPrivateKey) -> None:
     settings = GithubAppSettings(app_id=5, private_key=SecretStr(_pem(key)))
     assert "BEGIN" not in repr(settings) and "BEGIN" not in str(settings)
 
 
 @pytest.mark.parametrize("pem", ["not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"])
-def test_a_broken_key_is_a_permanent_error(pem):
+def test_a_broken_key_is_a_permanent_error(pem: str) -> None:
     app = GithubApp(GithubAppSettings(app_id=5, private_key=SecretStr(pem)))
     with pytest.raises(PermanentError) as caught:
         app.app_token()
@@ -88,6 +91,6 @@ def test_a_broken_key_is_a_permanent_error(pem):
     assert "AAAA" not in str(caught.value)
 
 
-def test_an_empty_key_means_not_configured(monkeypatch):
+def test_an_empty_key_means_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STREAM_APP_GITHUB_APP_PRIVATE_KEY_PATH", raising=False)
     assert not GithubAppSettings(app_id=5, private_key=SecretStr("")).configured

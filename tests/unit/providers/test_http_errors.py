@@ -10,6 +10,7 @@ import pytest
 from stream_app.errors import PermanentError, RetryLater
 from stream_app.providers.errors import (
     ProviderClientError,
+    ProviderError,
     ProviderNotFound,
     ProviderRateLimited,
     ProviderServerError,
@@ -25,7 +26,7 @@ def _response(status: int, **headers: str) -> httpx.Response:
 
 
 @pytest.mark.parametrize("status", [200, 201, 204, 304])
-def test_success_is_no_error(status):
+def test_success_is_no_error(status: int) -> None:
     assert error_for(_response(status), "GET /x", NOW) is None
 
 
@@ -44,14 +45,14 @@ def test_success_is_no_error(status):
         (503, ProviderServerError),
     ],
 )
-def test_status_maps_to_its_error(status, kind):
+def test_status_maps_to_its_error(status: int, kind: type[ProviderError]) -> None:
     error = error_for(_response(status), "GET /repos/a/b", NOW)
     assert type(error) is kind
     assert error.status == status
     assert "GET /repos/a/b" in str(error)
 
 
-def test_403_with_no_remaining_quota_is_a_rate_limit_until_the_reset():
+def test_403_with_no_remaining_quota_is_a_rate_limit_until_the_reset() -> None:
     reset = NOW + timedelta(minutes=7)
     response = _response(403, X_RateLimit_Remaining="0", X_RateLimit_Reset=str(int(reset.timestamp())))
 
@@ -62,31 +63,32 @@ def test_403_with_no_remaining_quota_is_a_rate_limit_until_the_reset():
     assert error.at == reset  # the pipeline's RetryLater time
 
 
-def test_429_with_retry_after_is_a_rate_limit_that_many_seconds_away():
+def test_429_with_retry_after_is_a_rate_limit_that_many_seconds_away() -> None:
     error = error_for(_response(429, Retry_After="30"), "GET /user", NOW)
     assert isinstance(error, ProviderRateLimited)
     assert error.reset_at == NOW + timedelta(seconds=30)
 
 
-def test_secondary_rate_limit_403_with_retry_after_is_a_rate_limit():
+def test_secondary_rate_limit_403_with_retry_after_is_a_rate_limit() -> None:
     error = error_for(_response(403, Retry_After="5", X_RateLimit_Remaining="100"), "POST /x", NOW)
     assert isinstance(error, ProviderRateLimited)
     assert error.reset_at == NOW + timedelta(seconds=5)
 
 
-def test_bare_429_waits_a_minute():
+def test_bare_429_waits_a_minute() -> None:
     error = error_for(_response(429), "GET /user", NOW)
     assert isinstance(error, ProviderRateLimited)
     assert error.reset_at == NOW + timedelta(seconds=60)
 
 
-def test_a_reset_in_the_past_means_now():
+def test_a_reset_in_the_past_means_now() -> None:
     past = NOW - timedelta(hours=1)
     response = _response(403, X_RateLimit_Remaining="0", X_RateLimit_Reset=str(int(past.timestamp())))
-    assert error_for(response, "GET /user", NOW).reset_at == NOW
+    error = error_for(response, "GET /user", NOW)
+    assert isinstance(error, ProviderRateLimited) and error.reset_at == NOW
 
 
-def test_transient_errors_are_retry_later_and_client_errors_are_permanent():
+def test_transient_errors_are_retry_later_and_client_errors_are_permanent() -> None:
     assert issubclass(ProviderRateLimited, RetryLater)
     assert issubclass(ProviderServerError, RetryLater)
     assert ProviderServerError("x").at is None  # the pipeline backs off by itself
@@ -117,11 +119,11 @@ GITHUB_LINK = (
         (None, None),
     ],
 )
-def test_next_link(header, expected):
+def test_next_link(header: str | None, expected: str | None) -> None:
     assert next_link(header) == expected
 
 
-async def test_paging_refuses_a_next_link_to_another_host():
+async def test_paging_refuses_a_next_link_to_another_host() -> None:
     """The token must not follow a Link header off the API root."""
     from stream_app.providers.http import ApiClient
     from stream_app.providers.types import Token

@@ -54,8 +54,9 @@ unknown_key_kept: 1
 """
 
 
-def test_a_full_config_parses_into_the_fields_tasks_read():
+def test_a_full_config_parses_into_the_fields_tasks_read() -> None:
     data = parse_yaml(FULL, source="commit:codecov.yml")
+    assert not isinstance(data, YamlError)
     config = CoverageConfig.model_validate(data)
 
     assert config.codecov.require_ci_to_pass is False
@@ -75,7 +76,7 @@ def test_a_full_config_parses_into_the_fields_tasks_read():
     assert data["unknown_key_kept"] == 1
 
 
-def test_defaults_when_nothing_is_configured():
+def test_defaults_when_nothing_is_configured() -> None:
     resolved = resolve_config()
     config = resolved.config
     assert resolved.errors == ()
@@ -97,17 +98,17 @@ def test_defaults_when_nothing_is_configured():
         (b"coverage: {status: {project: null}}", ["default"], ["default"]),
     ],
 )
-def test_status_shorthands(text, project, patch):
+def test_status_shorthands(text: bytes, project: list[str], patch: list[str]) -> None:
     config = resolve_config(commit_yaml=parse_yaml(text, source="t")).config
     assert list(config.coverage.status.contexts("project")) == project
     assert list(config.coverage.status.contexts("patch")) == patch
 
 
-def test_comment_off():
+def test_comment_off() -> None:
     assert resolve_config(commit_yaml={"comment": False}).config.comment is False
 
 
-def test_layers_merge_defaults_owner_repo_commit_override_in_order():
+def test_layers_merge_defaults_owner_repo_commit_override_in_order() -> None:
     owner = {"codecov": {"notify": {"after_n_builds": 1}}, "comment": {"behavior": "new"}, "ignore": ["a"]}
     repo = {"codecov": {"notify": {"after_n_builds": 2}}, "ignore": ["b"]}
     commit = {"codecov": {"notify": {"wait_for_ci": False}}}
@@ -124,7 +125,7 @@ def test_layers_merge_defaults_owner_repo_commit_override_in_order():
     assert resolved.data["codecov"]["notify"] == {"wait_for_ci": False, "after_n_builds": 2}
 
 
-def test_an_invalid_layer_is_reported_and_skipped_not_fatal():
+def test_an_invalid_layer_is_reported_and_skipped_not_fatal() -> None:
     resolved = resolve_config(owner_yaml={"comment": {"behavior": "loud"}}, repo_yaml={"ignore": ["x"]})
     assert [e.source for e in resolved.errors] == ["owner"]
     assert "behavior" in resolved.errors[0].message
@@ -132,7 +133,7 @@ def test_an_invalid_layer_is_reported_and_skipped_not_fatal():
     assert resolved.config.comment and resolved.config.comment.behavior == "default"
 
 
-def test_deep_merge_does_not_share_or_mutate_inputs():
+def test_deep_merge_does_not_share_or_mutate_inputs() -> None:
     base = {"a": {"b": [1]}}
     override = {"a": {"c": {"d": 1}}}
     merged = deep_merge(base, override)
@@ -151,46 +152,46 @@ def test_deep_merge_does_not_share_or_mutate_inputs():
         (b"x: !!python/object/apply:os.system ['true']", "invalid YAML"),
     ],
 )
-def test_invalid_yaml_is_an_error_value(text, fragment):
+def test_invalid_yaml_is_an_error_value(text: bytes, fragment: str) -> None:
     result = parse_yaml(text, source="commit:codecov.yml")
     assert isinstance(result, YamlError)
     assert result.source == "commit:codecov.yml"
     assert fragment in result.message
 
 
-def test_an_empty_file_is_an_empty_config():
+def test_an_empty_file_is_an_empty_config() -> None:
     assert parse_yaml(b"", source="t") == {}
     assert parse_yaml(b"# only a comment\n", source="t") == {}
 
 
-def test_oversized_yaml_is_refused():
+def test_oversized_yaml_is_refused() -> None:
     result = parse_yaml(b"#" * (MAX_YAML_BYTES + 1), source="t")
     assert isinstance(result, YamlError) and "larger" in result.message
 
 
-def test_alias_bomb_is_refused():
+def test_alias_bomb_is_refused() -> None:
     lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
     lines += [f"a{i}: &a{i} [*a{i - 1},*a{i - 1},*a{i - 1},*a{i - 1}]" for i in range(1, 20)]
     result = parse_yaml("\n".join(lines).encode(), source="t")
     assert isinstance(result, YamlError) and "aliases" in result.message
 
 
-def test_recursive_alias_is_refused():
+def test_recursive_alias_is_refused() -> None:
     result = parse_yaml(b"a: &a [*a]\n", source="t")
     assert isinstance(result, YamlError)
 
 
-def test_a_few_anchors_are_fine():
+def test_a_few_anchors_are_fine() -> None:
     text = b"base: &base {target: 80}\ncoverage: {status: {project: {default: *base}, patch: {default: *base}}}\n"
     config = resolve_config(commit_yaml=parse_yaml(text, source="t")).config
     assert config.coverage.status.contexts("patch")["default"].target == 80.0
 
 
-def test_values_stay_json_plain():
+def test_values_stay_json_plain() -> None:
     data = parse_yaml(b"released: 2024-01-01\nflag: on\n", source="t")
     assert data == {"released": "2024-01-01", "flag": True}
 
 
-def test_validate_yaml_rejects_non_mappings():
+def test_validate_yaml_rejects_non_mappings() -> None:
     assert isinstance(validate_yaml(["a"], source="repo"), YamlError)
     assert validate_yaml({"comment": False}, source="repo") == {"comment": False}
