@@ -4,7 +4,7 @@ No database, Kafka or faust here; services call these functions and store what t
 
     partial = parse_upload(raw, session_id=0, flags=["unit"], fixes=[...], ignore=[...])
     blob = dump_partial(partial)                      # stored per upload by the processor
-    report = Report(); report.merge_partial(load_partial(blob))   # the finisher, in session order
+    report = Report(); report.merge_partials([load_partial(b) for b in blobs])   # the finisher, in session order
     report.totals().to_dict()                          # {"files": .., "coverage": "83.33333", ...}
 """
 

@@ -114,8 +114,7 @@ async def _read_partial(storage: ArchiveStorage, repoid: int, commitid: str, upl
 
 def _merge(report: Report, partials: list[bytes]) -> bytes:
     """CPU-bound, run in a thread: merge the partials in order and encode the report."""
-    for blob in partials:
-        report.merge_partial(load_partial(blob))
+    report.merge_partials([load_partial(blob) for blob in partials])
     return dump_report(report)
 
 
