@@ -16,13 +16,13 @@ from typing import IO, Any, Final
 from stream_app.coverage.bundle import open_view
 from stream_app.coverage.errors import CORRUPT_REPORT, REPORT_EMPTY, UNKNOWN_FORMAT, ReportError
 from stream_app.coverage.parsers import (
-    clover,
-    cobertura,
+    clover_bulk,
+    cobertura_bulk,
     coveragepy_json,
     gcov,
     golang,
     istanbul,
-    jacoco,
+    jacoco_bulk,
     lcov,
     simplecov,
 )
@@ -31,10 +31,13 @@ from stream_app.coverage.parsers.detect import JSON, Format, sniff
 
 __all__ = ["FileCoverage", "Format", "detect_format", "parse_report"]
 
+# XML formats read in bulk (xmlbulk), from the buffer itself: an irregular document is read again
+_IN_BULK: Final[dict[Format, Callable[[memoryview], Iterator[FileCoverage]]]] = {
+    Format.COBERTURA: cobertura_bulk.parse,
+    Format.JACOCO: jacoco_bulk.parse,
+    Format.CLOVER: clover_bulk.parse,
+}
 _STREAMED: Final[dict[Format, Callable[[IO[bytes]], Iterator[FileCoverage]]]] = {
-    Format.COBERTURA: cobertura.parse,
-    Format.JACOCO: jacoco.parse,
-    Format.CLOVER: clover.parse,
     Format.LCOV: lcov.parse,
     Format.GCOV: gcov.parse,
     Format.GO: golang.parse,
@@ -89,4 +92,6 @@ def parse_report(data: bytes | memoryview) -> tuple[Format, Iterator[FileCoverag
         return fmt, _guarded(module.parse(doc))
     if not isinstance(found, Format):
         raise ReportError(UNKNOWN_FORMAT, "not a coverage report format this worker knows")
+    if found in _IN_BULK:
+        return found, _guarded(_IN_BULK[found](view))
     return found, _guarded(_STREAMED[found](open_view(view)))

@@ -10,6 +10,7 @@ from stream_app.coverage.errors import CORRUPT_REPORT, ReportError
 from stream_app.coverage.linecov import Branches, Coverage, hits, merge
 
 PLAIN: Final = tuple(hits(n) for n in range(256))  # hits(n) for small n, indexed instead of called
+PLAIN_OF_TEXT: Final = {str(n): line for n, line in enumerate(PLAIN)}  # "7" -> hits(7), no int() needed
 _METHOD: Final = tuple(Coverage(n, None, True) for n in range(256))
 
 
@@ -47,7 +48,7 @@ class FileCoverage:
 
 
 CHUNK_SIZE: Final = 1 << 20
-_SHARED_LIMIT: Final = 4096
+SHARED_LIMIT: Final = 4096
 
 
 class SharedLines:
@@ -55,7 +56,7 @@ class SharedLines:
 
     A frozen dataclass costs about half a microsecond to build (a line with branches: two),
     a look-up here a tenth of that, and a report repeats the same few states (`1 hit, 1 of 2
-    branches, missing "0:1"`) on many lines. Bounded: emptied when it reaches `_SHARED_LIMIT`.
+    branches, missing "0:1"`) on many lines. Bounded: emptied when it reaches `SHARED_LIMIT`.
     """
 
     __slots__ = ("_counted", "_named")
@@ -69,7 +70,7 @@ class SharedLines:
         key = (count, total, missing)
         line = self._named.get(key)
         if line is None:
-            if len(self._named) >= _SHARED_LIMIT:
+            if len(self._named) >= SHARED_LIMIT:
                 self._named.clear()
             line = self._named[key] = Coverage(count, Branches.from_missing(total, missing))
         return line
@@ -79,7 +80,7 @@ class SharedLines:
         key = (count, covered, total)
         line = self._counted.get(key)
         if line is None:
-            if len(self._counted) >= _SHARED_LIMIT:
+            if len(self._counted) >= SHARED_LIMIT:
                 self._counted.clear()
             line = self._counted[key] = Coverage(count, Branches(covered, total))
         return line

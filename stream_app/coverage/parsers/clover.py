@@ -8,6 +8,9 @@
 A `cond` line has two branches (true, false); its hits are the times it was evaluated.
 Files may sit in packages or directly under the project; the path is `path`, else `name`.
 
+This per-line reader is the reference: parse_report reads the format with clover_bulk, which
+gives the same and hands it irregular documents.
+
 Speed: only <file> and <line> end events reach Python; a line's attributes are read once with
 `get`, and finished lines are dropped from the tree in batches.
 """
@@ -25,7 +28,7 @@ from stream_app.coverage.parsers.xmlsafe import Element, drop_before, iter_ends,
 _TAGS: Final = ("file", "line")
 
 
-def _cond_line(line: Element, shared: SharedLines) -> Coverage:
+def cond_line(line: Element, shared: SharedLines) -> Coverage:
     true_count = max(to_int(line.get("truecount", "0"), "truecount"), 0)
     false_count = max(to_int(line.get("falsecount", "0"), "falsecount"), 0)
     missing = ("true",) * (true_count == 0) + ("false",) * (false_count == 0)
@@ -34,12 +37,12 @@ def _cond_line(line: Element, shared: SharedLines) -> Coverage:
     return shared.named(count, 2, missing)
 
 
-def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+def line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
     """A <line>'s number and coverage, its attributes read once."""
     get = line.get
     num, kind = get("num"), get("type", "stmt")
     if kind == "cond":
-        return to_int(num, "line num"), _cond_line(line, shared)
+        return to_int(num, "line num"), cond_line(line, shared)
     count_text = get("count", "0")
     try:
         number, count = int(num), int(count_text)  # type: ignore[arg-type]
@@ -66,7 +69,7 @@ class _Reader:
             path = parent.get("path") or parent.get("name")
             self.owner, self.current, self.pending = parent, FileCoverage(path) if path else None, 0
         if (current := self.current) is not None:
-            number, coverage = _line_coverage(line, self.shared)
+            number, coverage = line_coverage(line, self.shared)
             if number > 0:  # as FileCoverage.add
                 known = current.lines.setdefault(number, coverage)
                 if known is not coverage:
@@ -101,5 +104,5 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             continue
         # what reader.line() does for each following line of this file, inlined
         element, reader.pending = read_line_run(
-            events, reader.owner, reader.current.lines, reader.shared, reader.pending, _line_coverage
+            events, reader.owner, reader.current.lines, reader.shared, reader.pending, line_coverage
         )

@@ -10,6 +10,9 @@ Class-level lines give the coverage; a method's first line is flagged as a metho
 coverage.py names the missing branches (their target lines), so sessions merge exactly.
 Several classes of one file (Java inner classes) are merged by the caller.
 
+This per-line reader is the reference: parse_report reads the format with cobertura_bulk, which
+gives the same and hands it irregular documents.
+
 Speed: only <class>, <method> and <line> end events reach Python; a line's context (which
 class, inside a method or not) is worked out once per <lines> holder, its attributes are read
 once with `get`, and finished lines are dropped from the tree in batches.
@@ -38,7 +41,7 @@ def _condition(text: str) -> tuple[int, int] | None:
     return None if condition is None else (int(condition.group(1)), int(condition.group(2)))
 
 
-def _branch_line(line: Element, count: int, shared: SharedLines) -> Coverage:
+def branch_line(line: Element, count: int, shared: SharedLines) -> Coverage:
     condition = _condition(line.get("condition-coverage") or "")
     if condition is None:
         return hits(count)
@@ -51,7 +54,7 @@ def _branch_line(line: Element, count: int, shared: SharedLines) -> Coverage:
     return shared.counted(count, covered, total)
 
 
-def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+def line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
     """A <line>'s number and coverage, its attributes read once."""
     get = line.get
     number_text, hits_text = get("number"), get("hits")
@@ -62,7 +65,7 @@ def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
     # counting the attributes is cheaper than looking for one that is not there
     others = len(line.attrib) - (number_text is not None) - (hits_text is not None)
     if others and get("branch") == "true":
-        return number, _branch_line(line, max(count, 0), shared)
+        return number, branch_line(line, max(count, 0), shared)
     return number, PLAIN[count] if 0 <= count < 256 else hits(count)
 
 
@@ -104,7 +107,7 @@ class _Reader:
             done = self._enter(holder)
         file = self.file
         if file is not None and self.context is not None:
-            number, coverage = _line_coverage(line, self.shared)
+            number, coverage = line_coverage(line, self.shared)
             if self.in_method:
                 method_line = self.method_line
                 if self.method is not self.context or method_line is None or number < method_line[0]:
@@ -148,6 +151,6 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             yield done
         if element.tag == "line" and (run := reader.class_lines()) is not None:
             # what reader.line() does for each following line of this holder, in a tight loop
-            element, reader.pending = read_line_run(events, *run, reader.shared, reader.pending, _line_coverage)
+            element, reader.pending = read_line_run(events, *run, reader.shared, reader.pending, line_coverage)
         else:
             element = next(events, None)

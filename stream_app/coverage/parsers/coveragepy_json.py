@@ -25,41 +25,51 @@ def matches(doc: object) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("meta"), dict) and isinstance(doc.get("files"), dict)
 
 
-def _arcs(data: dict[str, Any]) -> dict[int, dict[str, bool]]:
-    """Source line -> target -> taken (an arc both executed and missing counts as taken)."""
-    arcs: dict[int, dict[str, bool]] = {}
-    for source, target in data.get("executed_branches") or ():
-        targets = arcs.get(line := int(source))
-        if targets is None:
-            targets = arcs[line] = {}
-        targets[str(target)] = True
-    for source, target in data.get("missing_branches") or ():
-        targets = arcs.get(line := int(source))
-        if targets is None:
-            targets = arcs[line] = {}
-        targets.setdefault(str(target), False)
+def _targets(arcs: Any) -> dict[int, list[str]]:
+    """Source line -> the targets of its arcs, in order (repeats kept)."""
+    targets: dict[int, list[str]] = {}
+    get = targets.get
+    for source, target in arcs or ():
+        known = get(line := int(source))
+        if known is None:
+            targets[line] = [str(target)]
+        else:
+            known.append(str(target))
+    return targets
+
+
+def _arcs(data: dict[str, Any]) -> dict[int, tuple[int, tuple[str, ...]]]:
+    """Source line -> (its arcs, the targets not taken); an arc both executed and missing counts
+    as taken, a target named twice once. Most lines have only taken arcs or only missed ones."""
+    taken, not_taken = _targets(data.get("executed_branches")), _targets(data.get("missing_branches"))
+    arcs: dict[int, tuple[int, tuple[str, ...]]] = {
+        line: (len(targets) if len(targets) == 1 else len(set(targets)), ()) for line, targets in taken.items()
+    }
+    for line, missed in not_taken.items():
+        ran = taken.get(line)
+        if ran is not None:
+            missed = [target for target in missed if target not in ran]
+        missing = tuple(dict.fromkeys(missed))
+        arcs[line] = (arcs[line][0] + len(missing), missing) if ran is not None else (len(missing), missing)
     return arcs
 
 
 def _file(path: str, data: dict[str, Any], shared: SharedLines) -> FileCoverage:
-    lines = dict.fromkeys(map(int, data.get("executed_lines") or ()), _HIT)
+    # a line is never both executed and missing; if it were, executed wins
+    lines = dict.fromkeys(map(int, data.get("missing_lines") or ()), _MISS)
+    lines.update(dict.fromkeys(map(int, data.get("executed_lines") or ()), _HIT))
     file = FileCoverage(path, lines)
-    if missing_lines := data.get("missing_lines"):  # a line is never both executed and missing
-        missing = dict.fromkeys(map(int, missing_lines), _MISS)
-        missing.update(lines)  # executed wins...
-        lines.update(missing)  # ...and the missing ones follow the executed ones, in their order
-    get = lines.get
-    for number, targets in _arcs(data).items():
+    get, named = lines.get, shared.named
+    for number, (total, missing) in _arcs(data).items():
         if number <= 0:
             continue  # as FileCoverage.add
         known = get(number)
-        missing_arcs = tuple([target for target, taken in targets.items() if not taken])
         if known is None:
-            lines[number] = shared.named(0, len(targets), missing_arcs)
+            lines[number] = named(0, total, missing)
         elif known.branches is None and not known.method:  # what merging the two gives
-            lines[number] = shared.named(known.hits, len(targets), missing_arcs)
+            lines[number] = named(known.hits, total, missing)
         else:
-            lines[number] = merge(known, shared.named(known.hits, len(targets), missing_arcs))
+            lines[number] = merge(known, named(known.hits, total, missing))
     for name, function in (data.get("functions") or {}).items():
         start = function.get("start_line") if name and isinstance(function, dict) else None  # "": module code
         if isinstance(start, int) and start in lines:

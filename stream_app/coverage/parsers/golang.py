@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterator
 from itertools import chain, groupby, repeat
-from operator import itemgetter
+from operator import add, eq, gt, itemgetter, sub
 from typing import IO, Final
 
 from stream_app.coverage.errors import ReportError
@@ -35,14 +35,15 @@ _BLANK: Final = rb"[^\S\n]"
 _BLOCK: Final = re.compile(
     rb"^(.+):(\d+\.\d+,\d+\.\d+" + _BLANK + rb"+\d+" + _BLANK + rb"+\d+)" + _BLANK + rb"*$", re.MULTILINE
 )
-_TO_COMMAS: Final = bytes.maketrans(b". \t\r\x0b\x0c", b",,,,,,")
+_TO_COMMAS: Final = bytes.maketrans(b". \t\r\x0b\x0c\n", b",,,,,,,")
 _DIGITS: Final = re.compile(rb"[0-9]+")
 _FIELDS: Final = 6  # start line, start column, end line, end column, statements, count
+_SHAPE: Final = b"\n.,.  "  # a block line without its path and digits: `\n<d>.<d>,<d>.<d> <d> <d>`
 
 
-def _numbers(blocks: list[bytes]) -> list[int]:
-    """The numbers of the blocks in order, converted in C: 6 a block."""
-    joined = b",".join(blocks).translate(_TO_COMMAS)
+def _numbers(blocks: bytes) -> list[int]:
+    """The numbers of blocks ("1.2,3.4 5 6", joined by anything but a digit), converted in C."""
+    joined = blocks.translate(_TO_COMMAS).strip(b",")
     try:
         return json.loads(b"[" + joined + b"]")  # type: ignore[no-any-return]
     except ValueError:  # a leading zero, or a run of blanks
@@ -74,13 +75,22 @@ def _by_block(numbers: list[int]) -> dict[int, dict[str, int]]:
     return lines
 
 
-def _file(path: bytes, blocks: list[bytes]) -> FileCoverage | None:
-    """The file of `blocks`; None when they span no line."""
-    file = FileCoverage(path.decode("utf-8", errors="replace"))
-    numbers = _numbers(blocks)
+def _spans(numbers: list[int]) -> list[range]:
+    """_lines_of() of each block, with C iterators: a block ends on its end line unless at column 1
+    or 2; one of a single line spans it; one ending before it starts spans nothing."""
     starts, ends, end_cols = numbers[0::_FIELDS], numbers[2::_FIELDS], numbers[3::_FIELDS]
+    if max(map(sub, ends, starts)) > MAX_BLOCK_LINES:
+        for block in zip(starts, ends, end_cols, strict=True):
+            _lines_of(*block)  # raises for the first such block
+    stops = map(max, map(add, ends, map(gt, end_cols, repeat(2))), map(add, starts, map(eq, starts, ends)))
+    return list(map(range, starts, stops))
+
+
+def _file(path: bytes, numbers: list[int]) -> FileCoverage | None:
+    """The file of the blocks of `numbers`; None when they span no line."""
+    file = FileCoverage(path.decode("utf-8", errors="replace"))
     counts = numbers[5::_FIELDS]
-    spans = list(map(_lines_of, starts, ends, end_cols))
+    spans = _spans(numbers)
     spanned = list(chain.from_iterable(spans))
     if not spanned:
         return None
@@ -100,16 +110,57 @@ def _file(path: bytes, blocks: list[bytes]) -> FileCoverage | None:
     return file
 
 
+def _run_end(text: bytes, start: int, lead: bytes, window: int) -> int:
+    """Where the lines from text[start] (a newline) on that start with `lead` ("\n<path>:") end,
+    or where some other path's line comes between them: found looking back from a window
+    that doubles while the run fills it, so a profile is searched about once."""
+    window = max(window, len(lead))  # the run's first line starts with lead: found in any window
+    while True:
+        limit = min(start + window, len(text))
+        end = text.find(b"\n", text.rfind(lead, start, limit) + 1)
+        if limit == len(text) or not text.startswith(lead, end):
+            return end
+        window *= 2
+
+
+def _runs(text: bytes) -> Iterator[tuple[bytes, list[int]]]:
+    """(path, numbers of its blocks) for the block lines of `text` (whole lines), a run of one
+    path's lines at a time: in bulk when each is plainly `<path>:<d>.<d>,<d>.<d> <d> <d>`, else
+    with _BLOCK (which also skips what is no block line)."""
+    # _BLOCK takes a \r before a line's end as a blank: dropping it changes no match
+    text = b"\n" + text.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n"
+    pos, window = 0, 4096
+    while pos < len(text) - 1:
+        line_end = text.find(b"\n", pos + 1)
+        colon = text.rfind(b":", pos, line_end)
+        lead = text[pos : colon + 1]  # "\n<path>:"
+        end = _run_end(text, pos, lead, window) if colon > pos else line_end
+        run = text[pos:end]
+        lines, blocks = run.count(b"\n"), run.replace(lead, b"\n")
+        if colon > pos and run.count(lead) == lines and blocks.translate(None, b"0123456789") == _SHAPE * lines:
+            try:
+                numbers = json.loads(b"[" + blocks.translate(_TO_COMMAS)[1:] + b"]")
+            except ValueError:  # an empty or zero-led number
+                pass
+            else:
+                yield lead[1:-1], numbers
+                pos, window = end, max(4096, 2 * (end - pos))
+                continue
+        for name, found in groupby(_BLOCK.findall(text, pos + 1, end), key=itemgetter(0)):
+            yield name, _numbers(b" ".join(map(itemgetter(1), found)))
+        pos = end
+
+
 def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
     path: bytes | None = None
-    blocks: list[bytes] = []  # the numbers of the blocks of `path` so far
+    numbers: list[int] = []  # the numbers of the blocks of `path` so far
     for text in text_chunks(stream):
-        # "mode: ..." and blank lines do not match; go writes each file's blocks together
-        for name, run in groupby(_BLOCK.findall(text), key=itemgetter(0)):
+        # "mode: ..." and blank lines are no blocks; go writes each file's blocks together
+        for name, found in _runs(text):
             if name != path:
-                if path is not None and (file := _file(path, blocks)) is not None:
+                if path is not None and (file := _file(path, numbers)) is not None:
                     yield file
-                path, blocks = name, []
-            blocks.extend(map(itemgetter(1), run))
-    if path is not None and (file := _file(path, blocks)) is not None:
+                path, numbers = name, []
+            numbers += found
+    if path is not None and (file := _file(path, numbers)) is not None:
         yield file

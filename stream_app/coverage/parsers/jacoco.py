@@ -11,6 +11,9 @@ A line is hit when it has covered instructions (JaCoCo gives no counts); `mb`/`c
 missed/covered branches. Method lines come from the classes of the same source file, which
 JaCoCo writes before the sourcefile element. Paths are `package/sourcefile`.
 
+This per-line reader is the reference: parse_report reads the format with jacoco_bulk, which
+gives the same and hands it irregular documents.
+
 Speed: only <package>, <method>, <sourcefile> and <line> end events reach Python; a line's
 attributes are read once with `get`, and finished lines are dropped from the tree in batches.
 """
@@ -36,7 +39,7 @@ def _method_hit(method: Element) -> int:
     return 0
 
 
-def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
+def line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
     """A <line>'s number and coverage, its attributes read once."""
     get = line.get
     nr, ci, mb, cb = get("nr"), get("ci"), get("mb"), get("cb")
@@ -51,6 +54,38 @@ def _line_coverage(line: Element, shared: SharedLines) -> tuple[int, Coverage]:
     return number, PLAIN[count] if total <= 0 else shared.counted(count, covered_branches, total)
 
 
+class MethodLines:
+    """The method lines JaCoCo gives in the <class> elements written before their <sourcefile>:
+    per (package, source file name), line -> hit."""
+
+    __slots__ = ("_lines",)
+
+    def __init__(self) -> None:
+        self._lines: defaultdict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+
+    def add(self, method: Element) -> None:
+        cls = method.getparent()
+        if method.get("line") and cls is not None:
+            key = (package_name(cls.getparent()), cls.get("sourcefilename") or "")
+            line = to_int(method.get("line"), "method line")
+            self._lines[key][line] = max(self._lines[key].get(line, 0), _method_hit(method))
+
+    def mark(self, sourcefile: Element, file: FileCoverage | None) -> FileCoverage | None:
+        """The sourcefile ends: its file (when it has lines) with its method lines flagged."""
+        methods = self._lines.pop((package_name(sourcefile.getparent()), sourcefile.get("name") or ""), {})
+        if file is None or not file.lines:
+            return None
+        for line, hit in methods.items():
+            if line in file.lines:
+                file.mark_method(line, hit)
+        return file
+
+    def end_package(self, package: Element) -> None:
+        name = package_name(package)
+        for key in [k for k in self._lines if k[0] == name]:
+            del self._lines[key]
+
+
 class _Reader:
     """Lines find their source file, and methods their class, through their parents (only end events)."""
 
@@ -61,8 +96,7 @@ class _Reader:
         self.owner: Element | None = None  # the <sourcefile> being read
         self.file: FileCoverage | None = None
         self.pending = 0  # lines read under `owner` since the last drop
-        # (package, source file) -> method line -> hit
-        self.methods: defaultdict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+        self.methods = MethodLines()
 
     def line(self, line: Element) -> None:
         owner = line.getparent()
@@ -70,10 +104,10 @@ class _Reader:
             release(line)
             return
         if owner is not self.owner:
-            package = _name(owner.getparent())
+            package = package_name(owner.getparent())
             name = owner.get("name") or ""
             self.owner, self.file, self.pending = owner, FileCoverage(f"{package}/{name}" if package else name), 0
-        number, coverage = _line_coverage(line, self.shared)
+        number, coverage = line_coverage(line, self.shared)
         if number > 0:  # as FileCoverage.add
             lines = self.file.lines  # type: ignore[union-attr]
             known = lines.setdefault(number, coverage)
@@ -88,38 +122,17 @@ class _Reader:
         """A <method>, <sourcefile> or <package> ends."""
         done, tag = None, element.tag
         if tag == "method":
-            self._method(element)
+            self.methods.add(element)
         elif tag == "sourcefile":
-            done = self._end_sourcefile(element)
+            file, self.owner, self.file = self.file, None, None
+            done = self.methods.mark(element, file)
         elif tag == "package":
-            self._end_package(element)
+            self.methods.end_package(element)
         release(element)
         return done
 
-    def _method(self, method: Element) -> None:
-        cls = method.getparent()
-        if method.get("line") and cls is not None:
-            key = (_name(cls.getparent()), cls.get("sourcefilename") or "")
-            line = to_int(method.get("line"), "method line")
-            self.methods[key][line] = max(self.methods[key].get(line, 0), _method_hit(method))
 
-    def _end_sourcefile(self, sourcefile: Element) -> FileCoverage | None:
-        file, self.owner, self.file = self.file, None, None
-        methods = self.methods.pop((_name(sourcefile.getparent()), sourcefile.get("name") or ""), {})
-        if file is None or not file.lines:
-            return None
-        for line, hit in methods.items():
-            if line in file.lines:
-                file.mark_method(line, hit)
-        return file
-
-    def _end_package(self, package: Element) -> None:
-        name = _name(package)
-        for key in [k for k in self.methods if k[0] == name]:
-            del self.methods[key]
-
-
-def _name(package: Element | None) -> str:
+def package_name(package: Element | None) -> str:
     return (package.get("name") or "").strip("/") if package is not None and package.tag == "package" else ""
 
 
@@ -139,5 +152,5 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
             continue
         # what reader.line() does for each following line of this source file, inlined
         element, reader.pending = read_line_run(
-            events, reader.owner, reader.file.lines, reader.shared, reader.pending, _line_coverage
+            events, reader.owner, reader.file.lines, reader.shared, reader.pending, line_coverage
         )

@@ -28,7 +28,7 @@ from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, t
 _END: Final = b"\nend_of_record\n"
 # Over "\n" + lines: each pattern starts with the newline before its line (a literal prefix the
 # regex engine skips to quickly) and leaves the one after it for the next line.
-_DA: Final = re.compile(r"\nDA:([0-9]+,[0-9]+)(?=\n)")
+_NOT_DA: Final = re.compile(rb"\n(?!DA:)[^\n]*")  # a line that is not a DA line
 _NAME: Final = r"[ -+\--~]*"  # printable ASCII but a comma
 _BRDA: Final = re.compile(rf"\nBRDA:([0-9]+),({_NAME}),({_NAME}),(-|[0-9]+)(?=\n)")
 _FUNCTION: Final = r"([!-+\--~](?:[ -+\--~]*[!-+\--~])?)"  # printable ASCII, no comma, no space at its ends
@@ -122,18 +122,37 @@ def _merge_data(lines: dict[int, Coverage], number: int, count: int) -> None:
     lines[number] = hits(count) if known is None else merge(known, hits(count))
 
 
-def _numbers(pairs: list[str]) -> list[int]:
-    """The ints of `["4,1", "5,0", ...]` in order, flattened, converted in C."""
-    joined = ",".join(pairs)
+class _NotPlain(Exception):
+    """A record that _Reader.record_in_bulk() leaves to _Reader.line()."""
+
+
+def _data_numbers(body: bytes) -> tuple[list[int], bytes]:
+    """The numbers of the DA lines of `body` (a newline before and after each line) in order,
+    converted in C (line, hits, line, hits, ...), and the other lines; _NotPlain when a DA line
+    is not `DA:<digits>,<digits>`. DA lines usually come together (lcov, nyc): no regex then."""
+    first = body.find(b"\nDA:")
+    if first < 0:
+        return [], body
+    last = body.find(b"\n", body.rfind(b"\nDA:") + 1)
+    region, rest = body[first:last], body[:first] + body[last:]
+    count = region.count(b"\nDA:")
+    if region.count(b"\n") != count:  # other lines among them: taken out, in their order
+        rest = body[:first] + b"".join(_NOT_DA.findall(region)) + body[last:]
+        region = _NOT_DA.sub(b"", region)
+    numbers = region.replace(b"\nDA:", b",")[1:]
+    if numbers.translate(None, b"0123456789,") or numbers.count(b",") != 2 * count - 1:
+        raise _NotPlain
     try:
-        return json.loads(f"[{joined}]")  # type: ignore[no-any-return]
-    except ValueError:  # a leading zero ("DA:07,1") is no JSON number
-        return [int(n) for n in joined.split(",")]
+        return json.loads(b"[" + numbers + b"]"), rest
+    except ValueError:  # an empty number, or a leading zero ("DA:07,1") that is no JSON number
+        try:
+            return list(map(int, numbers.split(b","))), rest
+        except ValueError:
+            raise _NotPlain from None
 
 
-def _data_lines(data: list[str]) -> dict[int, Coverage]:
-    """The lines of the DA lines `data` ("<line>,<hits>"), as _fast_data() adds them one by one."""
-    numbers = _numbers(data)
+def _data_lines(numbers: list[int]) -> dict[int, Coverage]:
+    """The lines of DA `numbers` (line, hits, line, hits, ...), as _fast_data() adds them one by one."""
     counts = numbers[1::2]
     coverages = map(PLAIN.__getitem__, counts) if max(counts) < len(PLAIN) else map(hits, counts)
     lines = dict(zip(numbers[0::2], coverages, strict=True))
@@ -142,10 +161,6 @@ def _data_lines(data: list[str]) -> dict[int, Coverage]:
         for number, count in zip(numbers[0::2], counts, strict=True):
             _merge_data(lines, number, count)
     return lines
-
-
-class _NotPlain(Exception):
-    """A record that _Reader.record_in_bulk() leaves to _Reader.line()."""
 
 
 class _Reader:
@@ -191,11 +206,12 @@ class _Reader:
         """
         text = head.decode("utf-8", errors="replace").strip()
         record = _Record(FileCoverage(text.partition(":")[2].strip()), self.shared)
-        lines = body.decode("utf-8", errors="replace")
-        data, branch_lines = _DA.findall(lines), _BRDA.findall(lines)
-        starts, calls, others = _FN.findall(lines), _FNDA.findall(lines), _OTHER.findall(lines)
-        if len(data) + len(branch_lines) + len(starts) + len(calls) + len(others) != lines.count("\n") - 1:
-            raise _NotPlain  # some DA, BRDA, FN or FNDA line is not plain
+        data, rest = _data_numbers(body)
+        lines = rest.decode("utf-8", errors="replace")
+        branch_lines, starts, calls = _BRDA.findall(lines), _FN.findall(lines), _FNDA.findall(lines)
+        others = _OTHER.findall(lines)
+        if len(branch_lines) + len(starts) + len(calls) + len(others) != lines.count("\n") - 1:
+            raise _NotPlain  # some BRDA, FN or FNDA line is not plain
         for other in others:
             other = other.strip()
             key, _, value = other.partition(":")

@@ -44,14 +44,15 @@ def _branches(file: FileCoverage, branches: dict[str, Any], shared: SharedLines)
         if key is None or not isinstance(arms, dict) or not arms:
             continue
         line = int(key[3])
-        missing = tuple(map(_arm_name, compress(arms, map(not_, arms.values()))))  # the arms with no count
+        if line <= 0:
+            continue  # as FileCoverage.add
+        values = arms.values()  # the arms with no count are missing
+        missing = () if all(values) else tuple(map(_arm_name, compress(arms, map(not_, values))))
         known = lines.get(line)
         if known is None:
             coverage = named(int(len(missing) < len(arms)), len(arms), missing)
         else:
             coverage = named(known.hits, len(arms), missing)
-        if line <= 0:
-            continue  # as FileCoverage.add
         if known is None or (known.branches is None and not known.method):
             lines[line] = coverage  # what merging the two gives
         else:

@@ -55,7 +55,8 @@ def root_start(head: bytes) -> bytes:
     return text[pos:]
 
 
-def _check_docinfo(root: Element) -> None:
+def check_docinfo(root: Element) -> None:
+    """corrupt_report when the document's parsed DOCTYPE declares anything or is not one we allow."""
     docinfo = root.getroottree().docinfo
     doctype = str(getattr(docinfo, "doctype", "") or "")  # lxml-stubs lack DocInfo.doctype
     if not doctype:
@@ -89,7 +90,7 @@ def iter_ends(stream: IO[bytes], tags: tuple[str, ...]) -> Iterator[Element]:
     )
     try:
         for _, element in events:
-            _check_docinfo(element)
+            check_docinfo(element)
             yield element
             break
         for _, element in events:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -120,10 +121,11 @@ def test_a_gzip_bomb_is_a_corrupt_report(tmp_path: Path) -> None:
     bomb = gzip.compress(b"\n" * (4 * 1024 * 1024))  # 4 MB of newlines in a few KB
     (tmp_path / "bomb.gz").write_bytes(bomb)
 
-    for attempt in (
+    attempts: tuple[Callable[[], object], ...] = (
         lambda: read_bundle(bomb, max_inflated=1024 * 1024),
         lambda: open_bundle(tmp_path / "bomb.gz", max_inflated=1024 * 1024).__enter__(),
-    ):
+    )
+    for attempt in attempts:
         with pytest.raises(ReportError) as caught:
             attempt()
         assert caught.value.code == CORRUPT_REPORT

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+from types import ModuleType
 
 import pytest
 
@@ -23,6 +24,10 @@ from stream_app.coverage.parsers.base import FileCoverage, SharedLines, text_chu
 def _parse(raw: bytes) -> list[tuple[str, dict[int, Coverage]]]:
     _, files = parse_report(raw)
     return [(file.path, dict(file.lines)) for file in files]
+
+
+def _read_line_by_line(module: ModuleType, raw: bytes) -> list[tuple[str, dict[int, Coverage]]]:
+    return [(file.path, dict(file.lines)) for file in module.parse(io.BytesIO(raw))]
 
 
 def _lcov_record(rnd: random.Random, path: str) -> list[str]:
@@ -185,18 +190,20 @@ def test_xml_files_longer_than_a_batch_read_as_without_batches(monkeypatch: pyte
         b'desc="()V" line="5"/></class><sourcefile name="A.java">' + jacoco + b"</sourcefile></package></report>",
         clover_parser: b'<coverage><project><file name="a.php">' + clover + b"</file></project></coverage>",
     }
-    batched = {module: _parse(doc) for module, doc in docs.items()}
+    # the per-line readers (read_in_bulk's reference); parse_report reads these in bulk
+    batched = {module: _read_line_by_line(module, doc) for module, doc in docs.items()}
     for module, doc in docs.items():
+        assert _parse(doc) == batched[module], module.__name__
         monkeypatch.setattr(module, "BATCH", 10**9)  # the readers' own batch check
         monkeypatch.setattr(xmlrun, "BATCH", 10**9)  # the shared line-run loop
-        assert _parse(doc) == batched[module], module.__name__
+        assert _read_line_by_line(module, doc) == batched[module], module.__name__
         assert all(sorted(lines) == list(range(1, 701)) for _, lines in batched[module])
     assert [path for path, _ in batched[cobertura_parser]] == ["a.py", "b.py"]
     assert batched[cobertura_parser][0][1][1].method  # the lowest line of the method
 
 
 def test_shared_lines_equal_fresh_ones_and_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(base, "_SHARED_LIMIT", 4)
+    monkeypatch.setattr(base, "SHARED_LIMIT", 4)
     shared = SharedLines()
     for count in range(10):
         line = shared.named(count, 3, ("b", "a"))
