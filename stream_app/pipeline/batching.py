@@ -106,30 +106,46 @@ class GroupCommit:
         self._max_size = max_size
         self._max_leaders = leaders
         self._queue: deque[_Item] = deque()
-        self._leaders: set[asyncio.Task[None]] = set()
+        self._leading = 0  # leaders running; counted down in the same step their loop ends
+        self._tasks: set[asyncio.Task[None]] = set()  # strong references to the leader tasks
 
     async def run(self, delivery: Delivery, env: records.Envelope, args: Any) -> Outcome | None:
         item = _Item(delivery, env, args)
         self._queue.append(item)
-        if len(self._leaders) < self._max_leaders:
-            leader = asyncio.create_task(self._lead())
-            self._leaders.add(leader)
-            leader.add_done_callback(self._leaders.discard)
+        self._ensure_leader()
         return await item.future
 
+    def _ensure_leader(self) -> None:
+        if self._leading < self._max_leaders:
+            self._leading += 1
+            task = asyncio.create_task(self._lead())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     async def _lead(self) -> None:
-        await asyncio.sleep(0)  # let the records that are ready now join the first batch
-        while batch := self._take():
-            outcomes: list[Outcome | None] = [None] * len(batch)
-            try:
-                outcomes = list(await self._commit(batch))
-            except Exception as exc:
-                self._pace.reset()
-                log.info("a batch of %d %s records rolled back (%s); each runs alone", len(batch), self._task, exc)
-            finally:  # also on cancellation: a record without an outcome runs alone
-                for item, outcome in zip(batch, outcomes, strict=True):
-                    if not item.future.done():
-                        item.future.set_result(outcome)
+        try:
+            await asyncio.sleep(0)  # let the records that are ready now join the first batch
+            while batch := self._take():
+                await self._run_batch(batch)
+        finally:
+            # No await between the last empty `_take` and this: a record queued from now on
+            # sees the count without this leader and starts one. A leader that ended by an
+            # exception (a handler raising a BaseException) hands what is queued to a new one.
+            self._leading -= 1
+            if any(not item.future.done() for item in self._queue):
+                self._ensure_leader()
+
+    async def _run_batch(self, batch: list[_Item]) -> None:
+        outcomes: list[Outcome | None] = [None] * len(batch)
+        try:
+            outcomes = list(await self._commit(batch))
+        except Exception as exc:
+            self._pace.reset()
+            log.info("a batch of %d %s records rolled back (%s); each runs alone", len(batch), self._task, exc)
+        finally:  # also on cancellation: a record without an outcome runs alone
+            for item, outcome in zip(batch, outcomes, strict=True):
+                if not item.future.done():
+                    item.future.set_result(outcome)
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []

@@ -107,7 +107,10 @@ class OrderedDispatcher:
             if not head.done:
                 break
             del pending[first]
-            head.ack()
+            try:
+                head.ack()
+            except Exception:  # never let it stop the lane: the record is done, only its ack is lost
+                log.exception("acking %s[%d]@%d failed", tp[0], tp[1], first)
 
     def revoke(self, tps: Iterable[TP]) -> None:
         """Forget revoked partitions: their unfinished records are never acked here."""
