@@ -10,4 +10,6 @@ from stream_app.task_args import SyncReposV1
 
 @agent("app.tasks.sync_repos.SyncRepos")
 async def sync_repos(ctx: TaskContext, args: SyncReposV1) -> Result:
-    return await repo_sync.sync_repos(ctx.session, args, http=ctx.http, settings=ctx.settings, schedule=ctx.schedule)
+    return await repo_sync.sync_repos(
+        ctx.session, args, http=ctx.http, settings=ctx.settings, schedule=ctx.schedule, record_id=ctx.record_id
+    )

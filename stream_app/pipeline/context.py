@@ -24,7 +24,7 @@ class TaskContext:
     storage: ArchiveStorage
     record_id: str
     attempt: int
-    schedule: Schedule  # schedule(task, key=None, **args) -> record id, through the outbox
+    schedule: Schedule  # schedule(task, key=None, *, record_id=None, **args) -> record id, via the outbox
     settings: Settings
     http: httpx.AsyncClient  # shared by all records: connection pooling to outside services
 

@@ -30,11 +30,23 @@ async def enqueue(
     await session.flush()
 
 
-async def schedule_task(session: AsyncSession, prefix: str, task: str, key: str | None = None, **args: object) -> str:
-    """Schedule a follow-up task in the caller's transaction; returns the new record's id."""
+async def schedule_task(
+    session: AsyncSession,
+    prefix: str,
+    task: str,
+    key: str | None = None,
+    *,
+    record_id: str | None = None,
+    **args: object,
+) -> str:
+    """Schedule a follow-up task in the caller's transaction; returns the new record's id.
+
+    `record_id` (default: a new uuid4) lets a task derive its follow-up's id from its own, so
+    that running the task again (a replay) schedules a record the ledger already knows.
+    """
     spec = records.REGISTRY[task]
     model = spec.args_model().model_validate(args)
-    record_id, value = records.encode(task, model, version=spec.newest)
+    record_id, value = records.encode(task, model, version=spec.newest, record_id=record_id)
     key = key if key is not None else spec.key(model)
     await enqueue(
         session,

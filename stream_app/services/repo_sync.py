@@ -31,14 +31,23 @@ its result says `"exact": false`. A chain also stops after MAX_PAGES pages (a pr
 next links loop), like a 401 would.
 
 A worker that predates the continuation fields ignores them: it syncs the whole listing from
-page 1 in one transaction and sets `permission` from it, which is still correct. A repo that
-moves across a page boundary while the chain runs (a repo before it deleted) can be missed
-until the next sync, as with any paged listing; the window is now the chain's duration.
+page 1 in one transaction and sets `permission` from it, which is still correct.
+
+Known limits. A repo that moves across a page boundary while the chain runs (a repo listed
+before it was deleted) is missed by that chain, and since the last page sets `permission`
+exactly, a private repo missed that way is revoked until the next sync. The window is the
+chain's duration, which a rate limit can stretch to the provider's reset (up to an hour).
+Continuation fields are trusted like every record's args (producers are the web app and this
+worker, behind the broker's ACLs): a crafted `private_seen` would grant what it names. The
+cursor, which carries the owner's token to the provider, is checked (providers/paging.py).
+A continuation's record id derives from its page's (`continuation_id`), so a replayed chain
+runs each page once.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -59,11 +68,12 @@ from stream_app.task_args import SyncReposV1
 from stream_app.tokens import installation_token, token_for_owner
 
 log = logging.getLogger(__name__)
-Schedule = Callable[..., Awaitable[str]]  # schedule(task, key=None, **args): a follow-up through the outbox
+Schedule = Callable[..., Awaitable[str]]  # schedule(task, key=None, *, record_id=None, **args): via the outbox
 SYNC_REPOS = "app.tasks.sync_repos.SyncRepos"
 PAGE_ATTEMPTS = 2  # a page's write is tried again once after a unique violation
 MAX_PAGES = 10_000  # 1,000,000 repos at 100 a page
 ID_JSON_CHARS = 11  # a repoid in a JSON list: up to 10 digits and a comma
+_CHAIN = uuid.UUID("5b0f3c9e-2a4d-4c61-9a57-0d2e6f1b8c43")  # namespace of continuation ids
 # Union without revoking, sorted; no write when every id is there already.
 _GRANT = text(
     "UPDATE owners SET updatestamp = now(), "
@@ -92,6 +102,7 @@ async def sync_repos(
     http: httpx.AsyncClient,
     settings: Settings,
     schedule: Schedule,
+    record_id: str,
     app: GithubApp | None = None,
 ) -> dict[str, Any]:
     """One page. Returns {"page", "repoids", "private_repoids" (this page's), "continued", ...}
@@ -124,9 +135,17 @@ async def sync_repos(
     result: dict[str, Any] = {"page": args.page, "repoids": written.repoids, "private_repoids": written.private}
     seen = await _carry(session, args, written, settings)
     if page.next_cursor is not None:
-        await schedule(SYNC_REPOS, **_continuation(args, seen, page.next_cursor).model_dump())
+        continuation = _continuation(args, seen, page.next_cursor).model_dump()
+        await schedule(SYNC_REPOS, record_id=continuation_id(record_id), **continuation)
         return result | {"continued": True}
     return result | {"continued": False} | await _finish(session, args, seen)
+
+
+def continuation_id(record_id: str) -> str:
+    """The next page's record id, derived from this page's: running a page record again (after
+    `stream-app replay` forgot it) schedules the record the ledger already knows, so a replayed
+    chain runs each page once instead of growing a new tail from every replayed page."""
+    return str(uuid.uuid5(_CHAIN, record_id))
 
 
 def _stopped(reason: str, args: SyncReposV1) -> dict[str, Any]:

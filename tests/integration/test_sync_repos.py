@@ -16,12 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.client import build_record
 from stream_app.models import OutboxRecord, Owner, ProcessedRecord, Repo
-from stream_app.pipeline.context import Result, TaskContext
+from stream_app.pipeline.context import Delivery, Result, TaskContext
+from stream_app.pipeline.outcome import Outcome as ProcessOutcome
 from stream_app.providers import factory
 from stream_app.providers.github import GitHub
 from stream_app.providers.github_app import GithubApp
@@ -101,7 +102,13 @@ def owner(gh: FakeGitHub, session_factory: Sessions, provider_settings: Settings
 def make_loop(sessions: Sessions, http: httpx.AsyncClient, settings: Settings, app: GithubApp) -> RecordLoop:
     async def handler(ctx: TaskContext, args: SyncReposV1) -> Result:
         return await repo_sync.sync_repos(
-            ctx.session, args, http=ctx.http, settings=ctx.settings, schedule=ctx.schedule, app=app
+            ctx.session,
+            args,
+            http=ctx.http,
+            settings=ctx.settings,
+            schedule=ctx.schedule,
+            record_id=ctx.record_id,
+            app=app,
         )
 
     return RecordLoop(task=SYNC_REPOS, handler=handler, sessions=sessions, settings=settings, http=http)
@@ -617,6 +624,40 @@ async def test_a_redelivered_middle_page_schedules_its_continuation_once(
     pages = [(o.kind, (o.result or {}).get("page")) for o in outcomes]
     assert pages == [("done", 2), ("duplicate", None), ("done", 3)]
     assert listed_pages(gh) == [1, 2, 3]
+
+
+async def test_a_replayed_chain_runs_each_page_once(
+    gh: FakeGitHub,
+    owner: MakeOwner,
+    loop: RecordLoop,
+    session_factory: Sessions,
+    per_page: Callable[[int], None],
+) -> None:
+    """`stream-app replay` forgets the ledger rows and the page records run again: each page's
+    continuation has an id derived from its own, so the re-scheduled pages are duplicates."""
+    per_page(2)
+    many_repos(gh, 4)  # 8 repos: 4 pages
+    ownerid = await owner()
+    consumed: list[tuple[bytes | None, bytes]] = []
+    process = loop.processor.process
+
+    async def remember(delivery: Delivery) -> ProcessOutcome:
+        consumed.append((delivery.key, delivery.value))
+        return await process(delivery)
+
+    loop.processor.process = remember  # type: ignore[method-assign]
+    send(loop, ownerid)
+    assert [o.kind for o in await loop.drain()] == ["done"] * 4
+    async with session_factory.begin() as s:
+        await s.execute(delete(ProcessedRecord))  # what replay does for the replayed range
+
+    for key, value in list(consumed):
+        loop.send(value, key)
+    outcomes = await loop.drain()
+
+    done = [o for o in outcomes if o.kind == "done"]
+    assert [(o.result or {}).get("page") for o in done] == [1, 2, 3, 4]
+    assert sum(1 for o in done if (o.result or {}).get("continued") is False) == 1
 
 
 async def test_a_cursor_to_another_host_is_refused_with_a_clear_result(

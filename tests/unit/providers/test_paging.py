@@ -21,7 +21,6 @@ GHE = "https://ghe.example/api/v3"
     [
         "/user/repos?per_page=100&page=2",
         "/user/repos?page=3",
-        "/user/repos?after=Y3Vyc29yOjEwMA%3D%3D",  # a keyset cursor in a query works as well
         "/user/repos",
     ],
 )
@@ -43,6 +42,14 @@ def test_a_cursor_on_the_listing_path_is_requested_as_it_is(cursor: str) -> None
         "/user/repos?page=2 HTTP/1.1",
         "\\\\evil.example/user/repos",
         "/user/repos?" + "x" * 2000,
+        "/user/repos?page=2\x00",  # control characters httpx would refuse later
+        "/user/repos?page=2\x7f",
+        "/user/repos?page=\u0662",  # a non-ASCII digit
+        "/user/repos?page=2&visibility=public",  # narrows the listing
+        "/user/repos?affiliation=owner",
+        "/user/repos?page=2&page=3",
+        "/user/repos?page=two",
+        "/user/repos?after=Y3Vyc29yOjEwMA%3D%3D",  # keyset paging: not what GitHub's repo listings use
     ],
 )
 def test_a_cursor_elsewhere_is_refused(cursor: str) -> None:
