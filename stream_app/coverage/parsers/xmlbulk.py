@@ -24,7 +24,7 @@ from lxml import etree
 
 from stream_app.coverage.errors import CORRUPT_REPORT, ReportError
 from stream_app.coverage.parsers.base import FileCoverage
-from stream_app.coverage.parsers.xmlsafe import HEAD_SIZE, Element, check_docinfo, release, root_start
+from stream_app.coverage.parsers.xmlsafe import HEAD_SIZE, SAFE_PARSER, Element, check_docinfo, release, root_start
 
 CHUNK_SIZE: Final = 64 * 1024  # fed to libxml2 at a time: the tree holds about this much (and stays in cache)
 _LINES_IN_TREE: Final = etree.XPath("count(//line)")
@@ -90,16 +90,7 @@ def _rounds(stream: IO[bytes], tags: tuple[str, ...]) -> Iterator[tuple[Events, 
     syntax errors are corrupt_report."""
     head = stream.read(HEAD_SIZE)
     root_start(head)
-    parser = etree.XMLPullParser(
-        events=("start", "end"),
-        tag=tags,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = etree.XMLPullParser(events=("start", "end"), tag=tags, **SAFE_PARSER)
     try:
         chunk = head
         while chunk:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import IO, Any, Final
+from typing import IO, Any, Final, TypedDict
 
 from lxml import etree
 
@@ -28,6 +28,27 @@ _ALLOWED_DOCTYPES: Final = (
 _PROLOG_ITEM: Final = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
 _DOCTYPE: Final = re.compile(rb"<!DOCTYPE[^>\[]*(\[|>)")
 Element = etree._Element
+
+
+# libxml2 options for untrusted reports, shared by every XML reader: no entity expansion, no
+# DTD or network access, no size escape hatch (what makes hostile XML a corrupt_report).
+class SafeParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
+SAFE_PARSER: Final[SafeParserOptions] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
 
 def _ascii_head(head: bytes) -> bytes:
@@ -77,17 +98,7 @@ def iter_ends(stream: IO[bytes], tags: tuple[str, ...]) -> Iterator[Element]:
     head = stream.read(HEAD_SIZE)
     root_start(head)
     source = _Prefixed(head, stream)
-    events = etree.iterparse(
-        source,
-        events=("end",),
-        tag=tags,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    events = etree.iterparse(source, events=("end",), tag=tags, **SAFE_PARSER)
     try:
         for _, element in events:
             check_docinfo(element)
