@@ -33,10 +33,9 @@ next links loop), like a 401 would.
 A worker that predates the continuation fields ignores them: it syncs the whole listing from
 page 1 in one transaction and sets `permission` from it, which is still correct.
 
-Known limits. A repo that moves across a page boundary while the chain runs (a repo listed
-before it was deleted) is missed by that chain, and since the last page sets `permission`
-exactly, a private repo missed that way is revoked until the next sync. The window is the
-chain's duration, which a rate limit can stretch to the provider's reset (up to an hour).
+A repo that moves across a page boundary while the chain runs (a repo listed before it was
+deleted) is listed on no page; before the last page revokes a private repo the owner had, it
+asks the provider whether the user still sees it (repo_sync_confirm), so such a repo is kept.
 Continuation fields are trusted like every record's args (producers are the web app and this
 worker, behind the broker's ACLs): a crafted `private_seen` would grant what it names. The
 cursor, which carries the owner's token to the provider, is checked (providers/paging.py).
@@ -62,6 +61,7 @@ from stream_app.providers import Provider, ProviderNotFound, ProviderUnauthorize
 from stream_app.providers.github_app import GithubApp, default_github_app
 from stream_app.providers.paging import InvalidCursor, RepoPage
 from stream_app.providers.types import RepoInfo
+from stream_app.services.repo_sync_confirm import permission_to_set
 from stream_app.services.repo_sync_page import sync_page
 from stream_app.settings import Settings
 from stream_app.task_args import SyncReposV1
@@ -138,7 +138,7 @@ async def sync_repos(
         continuation = _continuation(args, seen, page.next_cursor).model_dump()
         await schedule(SYNC_REPOS, record_id=continuation_id(record_id), **continuation)
         return result | {"continued": True}
-    return result | {"continued": False} | await _finish(session, args, seen)
+    return result | {"continued": False} | await _finish(session, provider, args, seen)
 
 
 def continuation_id(record_id: str) -> str:
@@ -205,7 +205,7 @@ def _continuation(args: SyncReposV1, seen: Seen, cursor: str) -> SyncReposV1:
     return args.model_copy(update=update | {"private_seen": seen.private, "listed_seen": seen.listed})
 
 
-async def _finish(session: AsyncSession, args: SyncReposV1, seen: Seen) -> dict[str, Any]:
+async def _finish(session: AsyncSession, provider: Provider, args: SyncReposV1, seen: Seen) -> dict[str, Any]:
     """The last page: `permission` (user mode) or the unlisted repos' mark (installation mode)."""
     if args.using_integration:
         if not seen.exact:
@@ -215,8 +215,10 @@ async def _finish(session: AsyncSession, args: SyncReposV1, seen: Seen) -> dict[
     if not seen.exact:
         await _grant(session, args.ownerid, seen.private)
         return {"exact": False}
-    await _set_permission(session, args.ownerid, seen.private)
-    return {"private_total": len(seen.private)}
+    private = await permission_to_set(session, provider, args.ownerid, seen.private)
+    await _set_permission(session, args.ownerid, private)
+    kept = len(private) - len(seen.private)
+    return {"private_total": len(private)} | ({"kept_unlisted": kept} if kept else {})
 
 
 async def _set_permission(session: AsyncSession, ownerid: int, private: list[int]) -> None:

@@ -28,7 +28,7 @@ from stream_app.providers.github import GitHub
 from stream_app.providers.github_app import GithubApp
 from stream_app.providers.paging import InvalidCursor
 from stream_app.providers.types import RepoInfo, Token, UserRef
-from stream_app.services import repo_sync, repo_sync_page
+from stream_app.services import repo_sync, repo_sync_confirm, repo_sync_page
 from stream_app.services.repo_sync_plan import plan_page
 from stream_app.settings import Settings
 from stream_app.task_args import SyncReposV1
@@ -576,6 +576,57 @@ async def test_the_last_page_sets_permission_exactly_across_pages(
     expected = sorted(rows[n].repoid for n in ("acme/widgets", "alice/secret"))
     assert await permission(session_factory, ownerid) == expected
     assert not loop.pending
+    assert [r.path for r in gh.requests if r.path.startswith("/repos/")][-1] == "/repos/bob/shared"  # confirmed
+
+
+async def test_a_mass_revocation_is_not_looked_up_repo_by_repo(
+    gh: FakeGitHub, owner: MakeOwner, loop: RecordLoop, session_factory: Sessions
+) -> None:
+    many_repos(gh, repo_sync_confirm.MAX_LOOKUPS + 1, private_every=1)
+    ownerid = await owner()
+    send(loop, ownerid)
+    await loop.drain()
+    for name in [n for n in gh.repos if n.startswith("alice/r")]:
+        del gh.repos[name]  # alice loses all of them at once
+    gh.requests.clear()
+
+    send(loop, ownerid)
+    await loop.drain()
+
+    rows = await repos(session_factory)
+    expected = sorted(rows[n].repoid for n in ("acme/widgets", "alice/secret", "bob/shared"))
+    assert await permission(session_factory, ownerid) == expected
+    assert not [r for r in gh.requests if r.path.startswith("/repos/")]
+
+
+async def test_a_private_repo_the_shifting_listing_skipped_is_kept_when_still_visible(
+    gh: FakeGitHub,
+    owner: MakeOwner,
+    loop: RecordLoop,
+    session_factory: Sessions,
+    per_page: Callable[[int], None],
+) -> None:
+    # Given alice sees 8 private repos of her own (plus the fixture's), 4 a page
+    per_page(4)
+    many_repos(gh, 8, private_every=1)
+    ownerid = await owner()
+    send(loop, ownerid)
+    await loop.drain()
+    before = await permission(session_factory, ownerid)
+    rows = await repos(session_factory)
+
+    # When a repo on page 1 is deleted right after page 1 was listed: page 2 starts one later
+    send(loop, ownerid)
+    await loop.step()
+    del gh.repos["alice/r000"]
+    await loop.drain()
+
+    # Then the repo that slid onto page 1 (listed by no page of this chain) keeps its permission
+    after = await permission(session_factory, ownerid)
+    assert before is not None and after is not None
+    slid = rows["alice/r004"].repoid
+    assert slid in before and slid in after
+    assert set(after) == set(before)  # r000 was listed on page 1 before it went: kept until next sync
 
 
 async def test_a_redelivered_page_record_changes_nothing_and_schedules_no_second_continuation(
