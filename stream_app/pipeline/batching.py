@@ -164,27 +164,48 @@ class GroupCommit:
         return batch
 
     async def _commit(self, batch: list[_Item]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        results: list[tuple[str, str]] = []
-        async with self._sessions.begin() as session:
-            claims = [(item.env.id, item.delivery, item.env.attempt) for item in batch]
-            await session.connection()  # a wait for a pooled connection is no round trip
-            started = time.perf_counter()
-            claimed = await ledger.claim_many(session, task=self._task, claims=claims)
-            round_trip = time.perf_counter() - started
-            for item in batch:
-                env = item.env
-                if env.id not in claimed:
-                    outcomes.append(Outcome("duplicate", env.id, env.attempt))
-                    continue
-                started = time.perf_counter()
-                result = await self._handler(self._make_context(session, env), item.args)
-                self._pace.observe(time.perf_counter() - started, round_trip)
-                results.append((env.id, json.dumps(result)))  # a result that cannot be logged fails the batch
-                outcomes.append(Outcome("done", env.id, env.attempt, result=result))
-            if results:
-                await ledger.record_results(session, results)
-            follow_ups = bool(session.info.get(outbox.FOLLOW_UPS))
+        ready = [(item.delivery, item.env, item.args) for item in batch]
+        outcomes, follow_ups = await commit_together(
+            self._sessions, self._task, self._handler, self._make_context, self._pace, ready
+        )
         if follow_ups:
             self._on_follow_ups()
         return outcomes
+
+
+Ready = tuple[Delivery, records.Envelope, Any]  # a decoded record, ready for its handler
+
+
+async def commit_together(
+    sessions: SessionFactory,
+    task: str,
+    handler: Handler,
+    make_context: MakeContext,
+    pace: HandlerPace,
+    ready: list[Ready],
+) -> tuple[list[Outcome], bool]:
+    """The records' handlers in one transaction with their ledger rows; (outcomes, wrote follow-ups).
+
+    One record alone is a batch of one. Exceptions propagate: the transaction is rolled back.
+    """
+    outcomes: list[Outcome] = []
+    results: list[tuple[str, str]] = []
+    async with sessions.begin() as session:
+        claims = [(env.id, delivery, env.attempt) for delivery, env, _ in ready]
+        await session.connection()  # a wait for a pooled connection is no round trip
+        started = time.perf_counter()
+        claimed = await ledger.claim_many(session, task=task, claims=claims)
+        round_trip = time.perf_counter() - started
+        for _, env, args in ready:
+            if env.id not in claimed:
+                outcomes.append(Outcome("duplicate", env.id, env.attempt))
+                continue
+            started = time.perf_counter()
+            result = await handler(make_context(session, env), args)
+            pace.observe(time.perf_counter() - started, round_trip)
+            results.append((env.id, json.dumps(result)))  # a result that cannot be logged is a bug: fail
+            outcomes.append(Outcome("done", env.id, env.attempt, result=result))
+        if results:
+            await ledger.record_results(session, results)
+        follow_ups = bool(session.info.get(outbox.FOLLOW_UPS))
+    return outcomes, follow_ups

@@ -10,14 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stream_app.models import ProcessedRecord
 from stream_app.pipeline.context import Delivery
 
-# Plain SQL on the transaction's connection: these two statements run for every record, and
+# Plain SQL on the transaction's connection: these statements run for every transaction, and
 # building ORM statements for them cost more CPU than the rest of a light task (bench/pipeline.py).
-_CLAIM = (
-    'INSERT INTO processed_records (record_id, task, topic, "partition", "offset", attempt, processed_at) '
-    "VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (record_id) DO NOTHING RETURNING 1"
-)
-_RESULT = "UPDATE processed_records SET result = $2::jsonb WHERE record_id = $1"
-# A batch's claims in one statement, in record-id order so two batches never lock in opposite orders.
+# All of a transaction's claims in one statement (one record alone is a batch of one), in record-id
+# order so two batches never lock in opposite orders.
 _CLAIM_MANY = (
     'INSERT INTO processed_records (record_id, task, topic, "partition", "offset", attempt, processed_at) '
     "SELECT r, $1, t, p, o, a, now() "
@@ -30,26 +26,12 @@ _RESULT_MANY = (
 )
 
 
-async def claim(session: AsyncSession, *, record_id: str, task: str, delivery: Delivery, attempt: int) -> bool:
-    """Insert the ledger row; False when the id is already there (a redelivery).
-
-    A concurrent delivery of the same id blocks on the primary key until the first
-    transaction ends, then finds the row: two workers never both run one record.
-    """
-    conn = await session.connection()
-    params = (record_id, task, delivery.topic, delivery.partition, delivery.offset, attempt)
-    return (await conn.exec_driver_sql(_CLAIM, params)).first() is not None
-
-
-async def record_result(session: AsyncSession, *, record_id: str, result_json: str) -> None:
-    conn = await session.connection()
-    await conn.exec_driver_sql(_RESULT, (record_id, result_json))
-
-
 async def claim_many(session: AsyncSession, *, task: str, claims: Sequence[tuple[str, Delivery, int]]) -> set[str]:
-    """`claim` for many (record id, delivery, attempt) at once; returns the ids newly claimed.
+    """Insert the ledger rows of (record id, delivery, attempt); returns the ids newly claimed.
 
-    The ids must be distinct (a batch never holds one id twice).
+    An id not returned already committed once (a redelivery). A concurrent delivery of the same
+    id blocks on the primary key until the first transaction ends, then finds the row: two
+    workers never both run one record. The ids must be distinct (a batch never holds one twice).
     """
     ordered = sorted(claims, key=lambda claim: claim[0])
     columns = (
@@ -64,7 +46,7 @@ async def claim_many(session: AsyncSession, *, task: str, claims: Sequence[tuple
 
 
 async def record_results(session: AsyncSession, results: Sequence[tuple[str, str]]) -> None:
-    """`record_result` for many (record id, result JSON) at once."""
+    """Store each (record id, result JSON) in its ledger row."""
     conn = await session.connection()
     await conn.exec_driver_sql(_RESULT_MANY, ([rid for rid, _ in results], [js for _, js in results]))
 

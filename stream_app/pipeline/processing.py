@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stream_app import records
 from stream_app.db import SessionFactory
 from stream_app.errors import InvalidRecord, NewerVersion, PermanentError, RetryLater
-from stream_app.pipeline import ledger, outbox
-from stream_app.pipeline.batching import GroupCommit, HandlerPace
+from stream_app.pipeline import outbox
+from stream_app.pipeline.batching import GroupCommit, HandlerPace, commit_together
 from stream_app.pipeline.context import Delivery, Handler, TaskContext
 from stream_app.pipeline.deadletter import dead_letter_headers
 from stream_app.pipeline.failures import is_conflict, is_database_error, is_infrastructure_down
@@ -127,20 +127,9 @@ class RecordProcessor:
 
     async def _run_alone(self, delivery: Delivery, env: records.Envelope, args: Any) -> Outcome:
         try:
-            async with self._sessions.begin() as session:
-                await session.connection()  # a wait for a pooled connection is no round trip
-                started = time.perf_counter()
-                claimed = await ledger.claim(
-                    session, record_id=env.id, task=self.task, delivery=delivery, attempt=env.attempt
-                )
-                if not claimed:
-                    return Outcome("duplicate", env.id, env.attempt)
-                claimed_at = time.perf_counter()
-                result = await self._handler(self._context(session, env), args)
-                self._pace.observe(time.perf_counter() - claimed_at, claimed_at - started)
-                # a result that cannot be logged is a bug: fail before the commit
-                await ledger.record_result(session, record_id=env.id, result_json=json.dumps(result))
-                follow_ups = bool(session.info.get(outbox.FOLLOW_UPS))
+            [outcome], follow_ups = await commit_together(
+                self._sessions, self.task, self._handler, self._context, self._pace, [(delivery, env, args)]
+            )
         except RetryLater as exc:
             return await self._retry(delivery, env, "retry_later", exc.reason, exc.at, self._settings.max_attempts)
         except PermanentError as exc:
@@ -156,7 +145,7 @@ class RecordProcessor:
             return await self._retry(delivery, env, "task_error", detail, None, self._settings.max_attempts)
         if follow_ups:
             self._on_follow_ups()
-        return Outcome("done", env.id, env.attempt, result=result)
+        return outcome
 
     async def _database_up(self) -> bool:
         try:

@@ -16,7 +16,6 @@ import json
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import func, update
@@ -24,24 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stream_app.models import OutboxRecord
 from stream_app.pipeline.context import Delivery, Handler
+from stream_app.pipeline.outcome import Outcome
 from stream_app.pipeline.processing import RecordProcessor
 from stream_app.pipeline.relay import OutboxRelay
 from stream_app.settings import Settings
 from stream_app.storage import LocalStorage
 from stream_app.tasks import topic_for
-
-
-class Outcome(Protocol):
-    """What a test reads of the pipeline's outcome of a record."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def attempt(self) -> int: ...
-    @property
-    def result(self) -> dict[str, Any] | None: ...
-    @property
-    def reason(self) -> str | None: ...
 
 
 class MemoryPublisher:

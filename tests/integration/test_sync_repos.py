@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stream_app.client import build_record
 from stream_app.models import OutboxRecord, Owner, ProcessedRecord, Repo
 from stream_app.pipeline.context import Delivery, Result, TaskContext
-from stream_app.pipeline.outcome import Outcome as ProcessOutcome
+from stream_app.pipeline.outcome import Outcome
 from stream_app.providers import factory
 from stream_app.providers.github import GitHub
 from stream_app.providers.github_app import GithubApp
@@ -35,7 +35,7 @@ from stream_app.task_args import SyncReposV1
 from stream_app.tokens import encrypt_token
 from tests.factories import create_owner, create_repo
 from tests.fakes.github import FakeGitHub
-from tests.fakes.pipeline import Outcome, RecordLoop
+from tests.fakes.pipeline import RecordLoop
 from tests.fakes.plugin import app_private_key, fake_github, github_app, provider_http, provider_settings  # noqa: F401
 
 pytestmark = pytest.mark.db
@@ -692,7 +692,7 @@ async def test_a_replayed_chain_runs_each_page_once(
     consumed: list[tuple[bytes | None, bytes]] = []
     process = loop.processor.process
 
-    async def remember(delivery: Delivery) -> ProcessOutcome:
+    async def remember(delivery: Delivery) -> Outcome:
         consumed.append((delivery.key, delivery.value))
         return await process(delivery)
 
