@@ -191,7 +191,9 @@ def reattempt(raw: bytes, *, attempt: int, not_before: datetime) -> bytes:
     data = json.loads(raw)
     data["attempt"] = attempt
     data["not_before"] = _rfc3339(not_before)
-    return json.dumps(data, separators=(",", ":")).encode()
+    # ensure_ascii=False: escaping would grow non-ASCII text up to 6 bytes a character (past the
+    # size limit a retry must stay within); the record arrived as UTF-8 JSON and stays so.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _rfc3339(ts: datetime) -> str:

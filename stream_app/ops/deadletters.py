@@ -24,7 +24,7 @@ from stream_app.ops.kafka_admin import (
     assigned_consumer,
     topic_partitions,
 )
-from stream_app.pipeline.publisher import KafkaPublisher
+from stream_app.pipeline.publisher import KafkaPublisher, raise_first
 from stream_app.settings import Settings
 from stream_app.tasks import dlq_topic_for, group_for, resolve, topic_for
 
@@ -124,7 +124,7 @@ async def dlq_redrive(settings: Settings, task_name: str) -> int:
                 # Never committed, or trimmed by retention since: start at the first one kept.
                 a.consumer.seek(tp, a.begin[tp] if done is None or done < a.begin[tp] else done)
             async for batch in read_to_end(a):
-                await publisher.publish_many([(target, m.key, m.value) for m in batch])
+                raise_first(await publisher.publish_each([(target, m.key, m.value) for m in batch]))
                 await a.consumer.commit(_next_offsets(batch))
                 sent += len(batch)
     finally:

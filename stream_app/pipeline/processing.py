@@ -137,8 +137,10 @@ class RecordProcessor:
         except Exception as exc:
             # A handler's own connection errors (a provider timing out) are the outside world's:
             # retried later. Only our database being unreachable pauses the partition.
+            if is_conflict(exc):
+                raise  # process() runs the record again at once
             ours = is_database_error(exc) and is_infrastructure_down(exc)
-            if ours or is_conflict(exc) or not await self._database_up():
+            if ours or not await self._database_up():
                 raise _Paused(str(exc)) from exc
             detail = f"{type(exc).__name__}: {exc}"
             log.exception("task %s failed on record %s", self.task, env.id)
@@ -171,6 +173,8 @@ class RecordProcessor:
             base, cap = self._settings.retry_base_seconds, self._settings.retry_max_seconds
             at = datetime.now(UTC) + timedelta(seconds=min(cap, base * 2 ** (attempt - 1)))
         value = records.reattempt(delivery.value, attempt=attempt, not_before=at)
+        if len(value) > self._settings.max_record_bytes:  # the retry would be refused as oversized
+            return await self._dead_letter(delivery, env, f"{reason}:too_large_to_retry", detail)
         await self._park(delivery, value, at, f"{reason}: {detail}")
         return Outcome("retry_scheduled", env.id, attempt, reason=f"{reason}: {detail}")
 

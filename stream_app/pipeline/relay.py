@@ -3,6 +3,12 @@
 Rows are taken with FOR UPDATE SKIP LOCKED, so several workers share the outbox without
 publishing a row twice in the normal case; after a crash between publish and delete a row is
 published again, which the consumer's ledger turns into a no-op (same record id).
+
+Each row stands alone: the rows the broker took are deleted even when others failed. A row
+the broker or client refuses for good (too large for the topic, an invalid topic) is set
+aside for an hour with the error as its `reason` and retried then (an operator may have
+raised the topic's limit), so it never blocks the rows behind it. Any other failure (Kafka
+unreachable) leaves the row due and backs the relay off.
 """
 
 from __future__ import annotations
@@ -10,14 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stream_app.db import SessionFactory
 from stream_app.models import OutboxRecord
-from stream_app.pipeline.publisher import Publisher
+from stream_app.pipeline.publisher import UNPUBLISHABLE, Publisher
 
 log = logging.getLogger(__name__)
+SET_ASIDE = timedelta(hours=1)  # a refused row waits this long before it is tried again
 
 
 class OutboxRelay:
@@ -33,6 +42,8 @@ class OutboxRelay:
         self._wake.set()
 
     async def run_once(self) -> int:
+        """Publish one batch of due rows; returns how many rows it took. Raises the first
+        passing failure (after committing what went through), so `run` backs off."""
         async with self._sessions.begin() as session:
             rows = (
                 await session.execute(
@@ -45,9 +56,29 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self._publisher.publish_many([(r.topic, r.key, r.value) for r in rows])
-            await session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_([r.id for r in rows])))
+            errors = await self._publisher.publish_each([(r.topic, r.key, r.value) for r in rows])
+            sent = [r.id for r, error in zip(rows, errors, strict=True) if error is None]
+            if sent:
+                await session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(sent)))
+            passing: Exception | None = None
+            for row, error in zip(rows, errors, strict=True):
+                if isinstance(error, UNPUBLISHABLE):
+                    await self._set_aside(session, row.id, row.topic, error)
+                elif error is not None and passing is None:
+                    passing = error
+        if passing is not None:
+            raise passing
         return len(rows)
+
+    @staticmethod
+    async def _set_aside(session: AsyncSession, row_id: int, topic: str, error: Exception) -> None:
+        reason = f"unpublishable: {type(error).__name__}: {error}"[:2000]
+        log.error("outbox row %d for %s set aside for %s: %s", row_id, topic, SET_ASIDE, reason)
+        await session.execute(
+            update(OutboxRecord)
+            .where(OutboxRecord.id == row_id)
+            .values(not_before=func.now() + SET_ASIDE, reason=reason)
+        )
 
     async def run(self) -> None:
         backoff = self._interval

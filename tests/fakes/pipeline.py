@@ -43,8 +43,9 @@ class MemoryPublisher:
     ) -> None:
         self.dead.append((topic, key, value, dict(headers)))
 
-    async def publish_many(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+    async def publish_each(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> list[Exception | None]:
         self.published.extend(items)
+        return [None] * len(items)
 
 
 class RecordLoop:

@@ -38,7 +38,7 @@ class Publisher:
     ) -> None:
         self.sent.append((topic, value))
 
-    async def publish_many(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+    async def publish_each(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> list[Exception | None]:
         raise AssertionError("not used")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ class FakePublisher:
             raise exc
         self.sent.append((topic, value, key, dict(headers)))
 
-    async def publish_many(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> None:
+    async def publish_each(self, items: Sequence[tuple[str, bytes | None, bytes]]) -> list[Exception | None]:
         raise AssertionError("not used")
 
 
@@ -42,14 +43,14 @@ class NoDatabase:
         raise AssertionError("an invalid record must not open a transaction")
 
 
-def processor(publisher: FakePublisher, tmp_path: Path) -> RecordProcessor:
+def processor(publisher: FakePublisher, tmp_path: Path, settings: Settings | None = None) -> RecordProcessor:
     return RecordProcessor(
         task=TASK,
         handler=lambda ctx, args: None,  # type: ignore[arg-type,return-value]
         sessions=NoDatabase(),  # type: ignore[arg-type]
         storage=LocalStorage(tmp_path),
         publisher=publisher,
-        settings=Settings(topic_prefix="p."),
+        settings=settings or Settings(topic_prefix="p."),
         http=httpx.AsyncClient(),
     )
 
@@ -82,3 +83,24 @@ async def test_a_dlq_outage_pauses_instead_of_losing_the_record(tmp_path: Path) 
     outcome = await processor(publisher, tmp_path).process(Delivery("p." + TASK, 0, 8, None, b"nope"))
     assert outcome.kind == "dead_lettered"
     assert len(publisher.sent) == 1  # published once Kafka answered again
+
+
+async def test_a_retry_that_would_pass_the_size_limit_is_dead_lettered_at_once(tmp_path: Path) -> None:
+    # A newer version is retried through the outbox; with its retry fields this record would be
+    # over the limit, and the worker would refuse the retry as too large: it is dead-lettered now.
+    def value_of(pad: str) -> bytes:
+        args = {"repoid": 1, "pad": pad}
+        body = {"task": TASK, "version": 99, "id": "r-1", "created_at": "2026-11-29T05:00:00Z", "args": args}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    value = value_of("x" * (1014 - len(value_of(""))))
+    assert len(value) == 1014  # within the limit of 1024 bytes
+
+    publisher = FakePublisher()
+    settings = Settings(topic_prefix="p.", max_record_bytes=1024)
+    outcome = await processor(publisher, tmp_path, settings).process(Delivery("p." + TASK, 0, 9, b"k", value))
+
+    assert outcome.kind == "dead_lettered"
+    [(topic, dead_value, key, headers)] = publisher.sent
+    assert (topic, dead_value, key) == ("p." + TASK + ".dlq", value, b"k")
+    assert headers["error.reason"] == b"newer_version:too_large_to_retry"

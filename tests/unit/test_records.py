@@ -437,6 +437,16 @@ def test_reattempt_keeps_id_args_and_unknown_fields_and_sets_attempt_and_not_bef
     assert (env.id, env.attempt, env.not_before) == (original["id"], 2, at)
 
 
+def test_reattempt_keeps_non_ascii_text_as_utf8_so_a_retry_stays_within_the_size_limit() -> None:
+    text = "é中🙂" * 20_000  # 180,000 bytes of UTF-8; escaped as \\uXXXX it would be 600,000
+    original = json.dumps(record(args={"repoid": 7, "commitid": SHA, "note": text}), ensure_ascii=False).encode()
+
+    again = reattempt(original, attempt=1, not_before=datetime(2026, 11, 29, tzinfo=UTC))
+
+    assert len(again) - len(original) < 80  # only the attempt and not_before fields were added
+    assert json.loads(again)["args"]["note"] == text
+
+
 # --- keys -----------------------------------------------------------------------------------
 
 # One minimal valid args example per task, and the message key the producer library picks for it.
