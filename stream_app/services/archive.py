@@ -9,6 +9,8 @@ over a `{"archive": "<path>"}` object in the column because the column is then t
 readers never have to tell a pointer object from a report, and a stored path could only ever
 disagree with the derived one. The cost: a migrated commit and one that never had a report
 look alike in the database (storage.exists tells them apart); both count as skipped.
+`column_report` is the one reading of the column: the bytes archived for it, which the upload
+finisher also merges into when it meets a report not migrated yet.
 
 Crash safety: each batch's files are written before its rows are cleared, inside the caller's
 transaction. A rollback leaves the rows as they were and a re-run rewrites the same files.
@@ -32,6 +34,13 @@ BATCH_SIZE = 100  # commits (and their reports) held in memory at a time
 
 # SQL NULL and a JSON 'null' both mean there is no report to move.
 HAS_REPORT = func.coalesce(func.jsonb_typeof(Commit.report), "null") != "null"
+
+
+def column_report(value: Any) -> bytes | None:
+    """The report document a loaded `commits.report` holds, as the bytes archived for it (read them
+    with `coverage.load_report`); None when it holds none. JSONB loads SQL NULL and JSON 'null' both
+    as None: the Python side of HAS_REPORT."""
+    return None if value is None else json.dumps(value).encode()
 
 
 async def migrate_to_archive(
@@ -73,9 +82,12 @@ async def _next_batch(
 async def _archive_batch(
     session: AsyncSession, storage: ArchiveStorage, repoid: int, batch: Sequence[Row[int, str, Any]]
 ) -> None:
-    await asyncio.gather(
-        *(storage.write(commit_report_path(repoid, row.commitid), json.dumps(row.report).encode()) for row in batch)
-    )
+    writes = []
+    for row in batch:
+        blob = column_report(row.report)
+        assert blob is not None  # selected with HAS_REPORT
+        writes.append(storage.write(commit_report_path(repoid, row.commitid), blob))
+    await asyncio.gather(*writes)
     # null(): on a JSONB column a Python None would store JSON 'null', not SQL NULL.
     ids = [row.id for row in batch]
     await session.execute(update(Commit).where(Commit.id.in_(ids)).values(report=null()))

@@ -6,6 +6,15 @@ no upload is lost or merged twice, and a duplicate finisher finds nothing to do.
 session already in the report replaces it, so a report written by a finisher whose transaction
 then rolled back is merged into again without double counting.
 
+Where the merge starts: the commit's current report. A non-NULL `commits.report` (neither SQL
+NULL nor JSON null) is a report the web app or the old worker wrote and MigrateToArchive has not
+moved yet; archive.py's rule makes it the authoritative one, so the finisher starts from it even
+when storage also holds a report there (that file is then a leftover: MigrateToArchive would
+overwrite it with the column, and so does this merge). It is read as archive.column_report gives
+it, the bytes MigrateToArchive would archive, so the finisher merges into exactly what a
+migration would have left. Otherwise the report in storage, else an empty one. A report that
+cannot be read stops the finisher (dead letter) instead of being overwritten.
+
 Where the results go:
 * the full line-by-line report: archive storage at `commit_report_path(repoid, commitid)`;
 * `commits.totals`: the commit totals with the well-known keys (files, lines, hits, misses,
@@ -29,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from stream_app.coverage import Report, dump_report, load_partial, load_report
 from stream_app.errors import PermanentError
 from stream_app.models import Commit, Owner, Repo, Upload
+from stream_app.services.archive import column_report
 from stream_app.services.upload_paths import partial_path
 from stream_app.services.upload_processing import FILE_NOT_IN_STORAGE, commit_config
 from stream_app.services.uploads import Schedule
@@ -66,7 +76,7 @@ async def _merge_uploads(
 ) -> tuple[Report, int]:
     """Merge the uploads' partials into the stored report, write it, and mark them merged (or lost)."""
     repoid, commitid = commit.repoid, commit.commitid
-    report = await _current_report(storage, repoid, commitid)
+    report = await _current_report(storage, commit)
     blobs = await asyncio.gather(*(_read_partial(storage, repoid, commitid, u) for u in uploads))
     found = [blob for blob in blobs if blob is not None]
     report_json = await asyncio.to_thread(_merge, report, found)
@@ -93,16 +103,22 @@ async def _nothing_usable(session: AsyncSession, commit: Commit) -> None:
         commit.state = "error"
 
 
-async def _current_report(storage: ArchiveStorage, repoid: int, commitid: str) -> Report:
-    try:
-        blob = await storage.read(commit_report_path(repoid, commitid))
-    except FileNotInStorage:
-        return Report()
+async def _current_report(storage: ArchiveStorage, commit: Commit) -> Report:
+    """The report to merge into: `commits.report` when it holds one (not migrated yet, authoritative),
+    else the archived one, else an empty report."""
+    blob, where = column_report(commit.report), "commits.report"
+    if blob is None:
+        where = "archived report"
+        try:
+            blob = await storage.read(commit_report_path(commit.repoid, commit.commitid))
+        except FileNotInStorage:
+            return Report()
     try:
         return await asyncio.to_thread(load_report, blob)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # Merging over it would destroy it: stop here, visibly (dead letter), instead.
-        raise PermanentError("report_unreadable", f"the archived report of {commitid} is not readable: {exc}") from exc
+        detail = f"the {where} of {commit.commitid} is not readable: {exc}"
+        raise PermanentError("report_unreadable", detail) from exc
 
 
 async def _read_partial(storage: ArchiveStorage, repoid: int, commitid: str, upload: Upload) -> bytes | None:

@@ -2,7 +2,8 @@
 
 Parsing (slow, in a thread) happens before any lock. Then, under the commit's row lock, the
 upload is settled (`processed` with its totals, or `error` with its code: an error ends this
-upload, never the commit) and the commit's uploads still `uploaded`/`processing` are counted.
+upload, never the commit; a raw file that is missing or whose storage path storage refuses is
+`file_not_in_storage`) and the commit's uploads still `uploaded`/`processing` are counted.
 Processors of one commit serialize on that lock and READ COMMITTED re-reads after it, so the
 last one to settle sees zero and schedules the one UploadFinisher. A redelivered or duplicate
 processor finds its upload settled and changes nothing.
@@ -29,7 +30,7 @@ from stream_app.services.upload_paths import (
     write_json,
 )
 from stream_app.services.uploads import ProviderAccess, RepoProvider, Schedule
-from stream_app.storage import ArchiveStorage, FileNotInStorage
+from stream_app.storage import ArchiveStorage, FileNotInStorage, InvalidStoragePath
 
 log = logging.getLogger(__name__)
 UPLOAD_FINISHER = "app.tasks.upload_finisher.UploadFinisherTask"
@@ -106,6 +107,10 @@ async def _parse(session: AsyncSession, storage: ArchiveStorage, target: Target,
         raw = await storage.read(upload.storage_path)
     except FileNotInStorage:
         return Outcome("error", error_code=FILE_NOT_IN_STORAGE, detail=upload.storage_path)
+    except InvalidStoragePath as exc:
+        # Absolute, or climbing out with `..`: it can never be read. Like a missing file it ends
+        # this upload and the chord goes on; retrying would leave the commit unfinished.
+        return Outcome("error", error_code=FILE_NOT_IN_STORAGE, detail=f"invalid storage path: {exc}"[:500])
     config = await commit_config(storage, target.repo, target.owner, commit.commitid)
     repo_files = await _repo_files(session, storage, target, access, raw)
     try:

@@ -9,11 +9,16 @@ class FileNotInStorage(Exception):
     pass
 
 
+class InvalidStoragePath(ValueError):
+    """A path no storage can hold: absolute, climbing out of the root with `..`, or the root."""
+
+
 class ArchiveStorage(Protocol):
     async def write(self, path: str, data: bytes) -> None: ...
 
     async def read(self, path: str) -> bytes:
-        """The file's bytes; raises FileNotInStorage when it is not there."""
+        """The file's bytes; raises FileNotInStorage when it is not there (or is a directory),
+        InvalidStoragePath for a path that can never name a file."""
         ...
 
     async def exists(self, path: str) -> bool: ...

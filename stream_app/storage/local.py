@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from stream_app.storage.base import FileNotInStorage
+from stream_app.storage.base import FileNotInStorage, InvalidStoragePath
 
 
 class LocalStorage:
@@ -17,7 +17,7 @@ class LocalStorage:
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
         if path != self.root and self.root not in path.parents:
-            raise ValueError(f"storage path {key!r} leaves the storage root")
+            raise InvalidStoragePath(f"storage path {key!r} leaves the storage root")
         return path
 
     async def write(self, path: str, data: bytes) -> None:
@@ -34,7 +34,7 @@ class LocalStorage:
     async def read(self, path: str) -> bytes:
         try:
             return await asyncio.to_thread(self._path(path).read_bytes)
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError):  # as S3: no object under that key
             raise FileNotInStorage(path) from None
 
     async def exists(self, path: str) -> bool:

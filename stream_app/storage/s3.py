@@ -21,7 +21,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from stream_app.storage.base import FileNotInStorage
+from stream_app.storage.base import FileNotInStorage, InvalidStoragePath
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _CHUNK = 1 << 20
@@ -47,10 +47,10 @@ def _error_code(exc: ClientError) -> str:
 
 
 def _normalise(path: str) -> str:
-    """A '/'-separated relative path, '.' for the root; ValueError if it is absolute or climbs out."""
+    """A '/'-separated relative path, '.' for the root; InvalidStoragePath if it is absolute or climbs out."""
     norm = posixpath.normpath(path) if path else "."
     if norm.startswith("/") or norm == ".." or norm.startswith("../"):
-        raise ValueError(f"storage path {path!r} leaves the storage root")
+        raise InvalidStoragePath(f"storage path {path!r} leaves the storage root")
     return norm
 
 
@@ -65,7 +65,7 @@ class S3Storage:
     def _key(self, path: str) -> str:
         norm = _normalise(path)
         if norm == ".":
-            raise ValueError("a storage path names a file, not the storage root")
+            raise InvalidStoragePath("a storage path names a file, not the storage root")
         return f"{self.prefix}/{norm}" if self.prefix else norm
 
     def _list_prefix(self, prefix: str) -> str:

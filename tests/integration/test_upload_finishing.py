@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from stream_app.coverage import Report, load_report, parse_upload
 from stream_app.errors import PermanentError
-from stream_app.models import OutboxRecord, Repo, Upload
+from stream_app.models import Commit, OutboxRecord, Repo, Upload
 from stream_app.services.upload_finishing import finish_upload
 from stream_app.services.upload_paths import partial_path
 from stream_app.storage import ArchiveStorage, LocalStorage
@@ -270,6 +271,69 @@ async def test_an_unreadable_archived_report_is_never_overwritten(
     assert await storage.read(commit_report_path(seeded.repoid, sha(11))) == b'{"files": {"legacy": 1}}'
 
 
+async def test_a_report_still_in_commits_report_is_merged_into(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
+    # Given a commit whose report the old worker kept in commits.report (not migrated to storage yet)
+    seeded = await seed_repo(session_factory)
+    fixtures = ["coveragepy/coverage.json", "coveragepy/coverage_other.json"]
+    await _processed(session_factory, storage, seeded, sha(13), fixtures[:1])
+    await _report_into_the_column(session_factory, storage, seeded, sha(13))
+
+    # When a later upload of the commit is finished
+    results = await _later_upload(session_factory, storage, seeded, sha(13), "later", fixtures[1])
+
+    # Then it is merged into that report, which moves to storage; the column is cleared
+    assert (results[-1]["merged"], results[-1]["state"]) == (1, "complete")
+    report = load_report(await storage.read(commit_report_path(seeded.repoid, sha(13))))
+    assert sorted(report.sessions) == [0, 1] and report.totals().to_dict() == _parser_totals(fixtures)
+    commit = await commit_row(session_factory, seeded.repoid, sha(13))
+    assert commit.report is None and commit.totals is not None
+    assert {k: v for k, v in commit.totals.items() if k != "file_totals"} == _parser_totals(fixtures)
+
+
+async def test_commits_report_is_authoritative_over_an_archived_one(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
+    # Given storage holding an older report of the commit, and commits.report a newer one (archive.py's
+    # rule: a non-null commits.report is the report, not migrated yet)
+    seeded = await seed_repo(session_factory)
+    fixtures = ["coveragepy/coverage.json", "coveragepy/coverage_other.json", "lcov/calc.lcov.info"]
+    await _processed(session_factory, storage, seeded, sha(14), fixtures[:1])
+    older = await storage.read(commit_report_path(seeded.repoid, sha(14)))
+    await _later_upload(session_factory, storage, seeded, sha(14), "second", fixtures[1])
+    await _report_into_the_column(session_factory, storage, seeded, sha(14))
+    await storage.write(commit_report_path(seeded.repoid, sha(14)), older)
+
+    # When a third upload is finished
+    await _later_upload(session_factory, storage, seeded, sha(14), "third", fixtures[2])
+
+    # Then it was merged into the column's report: no session of it is lost
+    report = load_report(await storage.read(commit_report_path(seeded.repoid, sha(14))))
+    assert sorted(report.sessions) == [0, 1, 2] and report.totals().to_dict() == _parser_totals(fixtures)
+    commit = await commit_row(session_factory, seeded.repoid, sha(14))
+    assert commit.report is None and commit.totals is not None and commit.totals["sessions"] == 3
+
+
+async def test_an_unreadable_report_in_commits_report_is_never_dropped(
+    session_factory: Sessions, storage: LocalStorage
+) -> None:
+    # Given a commit whose commits.report holds a report this worker cannot read
+    seeded = await seed_repo(session_factory)
+    unreadable = {"files": {"src/a.py": [0, [0, 10, 8, 2, 0, "80.00000"]]}, "sessions": {"0": {"n": 0}}}
+    async with session_factory.begin() as s:
+        await create_commit(s, repoid=seeded.repoid, commitid=sha(15), state="pending", report=unreadable)
+
+    # When an upload of it is finished
+    with pytest.raises(PermanentError) as raised:
+        await _processed(session_factory, storage, seeded, sha(15), ["lcov/calc.lcov.info"])
+
+    # Then the finisher stops visibly, leaving the column as it was and writing no report
+    assert raised.value.code == "report_unreadable" and "commits.report" in raised.value.detail
+    assert (await commit_row(session_factory, seeded.repoid, sha(15))).report == unreadable
+    assert not await storage.exists(commit_report_path(seeded.repoid, sha(15)))
+
+
 async def test_twenty_uploads_of_many_formats_all_merge_once(session_factory: Sessions, storage: LocalStorage) -> None:
     formats = [
         "coveragepy/coverage.xml",
@@ -309,3 +373,23 @@ async def _run_only_processor(sessions: Sessions, storage: ArchiveStorage) -> No
     await run_processor(sessions, storage, offline(), **first.args)
     async with sessions.begin() as s:
         await s.execute(delete(OutboxRecord).where(OutboxRecord.topic == FINISHER))
+
+
+async def _report_into_the_column(sessions: Sessions, storage: LocalStorage, seeded: Seeded, commitid: str) -> None:
+    """Move the commit's archived report back into commits.report: the state before MigrateToArchive."""
+    path = commit_report_path(seeded.repoid, commitid)
+    document = json.loads(await storage.read(path))
+    async with sessions.begin() as s:
+        statement = update(Commit).where(Commit.repoid == seeded.repoid, Commit.commitid == commitid)
+        await s.execute(statement.values(report=document))
+    assert await storage.delete(path)
+
+
+async def _later_upload(
+    sessions: Sessions, storage: ArchiveStorage, seeded: Seeded, commitid: str, upload_id: str, name: str
+) -> list[dict[str, Any]]:
+    """One more upload of the commit, run through the pipeline (processor, then finisher)."""
+    path = await store_raw(storage, seeded.repoid, f"{commitid[-4:]}-{upload_id}", fixture(name))
+    items = [item(upload_id, path, flags=[upload_id])]
+    await run_upload(sessions, storage, offline(), repoid=seeded.repoid, commitid=commitid, uploads=items)
+    return await drain(sessions, storage, offline())

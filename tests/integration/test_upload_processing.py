@@ -19,6 +19,7 @@ from tests.support.uploads import (
     Seeded,
     Sessions,
     count_uploads,
+    drain,
     expected_totals,
     fixture,
     item,
@@ -225,3 +226,38 @@ async def test_a_parser_crash_ends_the_upload_as_corrupt_and_the_chord_goes_on(
 
     # Then the upload ends in error (no endless retries) and the finisher is still scheduled
     assert (result["state"], result["error_code"], result["finisher_scheduled"]) == ("error", "corrupt_report", True)
+
+
+@pytest.mark.parametrize(
+    "bad_path",
+    ["/v4/raw/elsewhere/u2.txt", "../outside/u2.txt", "v4/raw/../../../etc/passwd", "v4/raw/../../..", "."],
+)
+async def test_a_storage_path_storage_refuses_ends_its_upload_and_the_commit_still_finishes(
+    session_factory: Sessions, storage: LocalStorage, bad_path: str
+) -> None:
+    # Given a good upload and one whose storage path is absolute, climbs out of the root or names it
+    seeded = await seed_repo(session_factory)
+    good = await store_raw(storage, seeded.repoid, "good", fixture("coveragepy/coverage.json"))
+    items = [item("good", good), item("bad", bad_path)]
+    await run_upload(session_factory, storage, offline(), repoid=seeded.repoid, commitid=sha(10), uploads=items)
+
+    # When both are processed, the bad one last
+    first = await _process(session_factory, storage, seeded, sha(10), "good")
+    last = await _process(session_factory, storage, seeded, sha(10), "bad")
+
+    # Then the bad one ends in error (not retried for ever), and being the last it schedules the finisher
+    assert (first["state"], first["finisher_scheduled"]) == ("processed", False)
+    assert (last["state"], last["error_code"], last["finisher_scheduled"]) == ("error", "file_not_in_storage", True)
+    assert await upload_states(session_factory, seeded.repoid, sha(10)) == {"good": "processed", "bad": "error"}
+    async with session_factory() as s:
+        row = await s.scalar(select(Upload).where(Upload.external_id == "bad"))
+    assert row is not None and row.error_params is not None
+    assert (row.error_code, row.totals) == ("file_not_in_storage", None)
+    assert bad_path in row.error_params["detail"]
+    assert [f.args for f in await outbox_rows(session_factory, FINISHER)] == [
+        {"repoid": seeded.repoid, "commitid": sha(10)}
+    ]
+
+    # And the finisher it scheduled merges the good upload
+    finished = await drain(session_factory, storage, offline())
+    assert [(r["merged"], r["state"]) for r in finished if "merged" in r] == [(1, "complete")]
