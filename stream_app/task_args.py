@@ -6,12 +6,16 @@ without a new version. Values are JSON primitives and lists/objects of those onl
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 JsonObject = dict[str, JsonValue]
-Sha = str
+SHA_PATTERN = r"^[0-9a-fA-F]{7,64}$"
+Sha = Annotated[str, Field(pattern=SHA_PATTERN, description="a git commit SHA: 7 to 64 hex digits")]
+"""A commit id. Git names a commit by its hex hash on every provider (SHA-1: 40 digits, SHA-256:
+64, abbreviated: 7 and up), so anything else can name no commit and is an invalid record. The
+commit id also goes into storage paths and provider URLs (quoted there as well)."""
 
 
 class Args(BaseModel):
@@ -46,7 +50,7 @@ class DeleteOwnerV1(Args):
 
 class NotifyV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
     current_yaml: JsonObject | None = None
 
 
@@ -58,13 +62,13 @@ class PullsSyncV1(Args):
 
 class SetErrorV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
     message: str | None = None
 
 
 class SetPendingV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
     branch: str | None = None
     on_a_pull_request: bool
 
@@ -83,7 +87,7 @@ class UploadItemV1(Args):
 
 class UploadV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
     uploads: list[UploadItemV1]
 
 
@@ -142,13 +146,13 @@ class NewUserActivatedV1(Args):
 
 class UploadProcessorV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
     upload_id: str = Field(min_length=1)
 
 
 class UploadFinisherV1(Args):
     repoid: int
-    commitid: Sha = Field(min_length=1)
+    commitid: Sha
 
 
 Version1 = Literal[1]

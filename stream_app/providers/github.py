@@ -6,14 +6,13 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from stream_app.providers import github_json as gh
 from stream_app.providers import paging
 from stream_app.providers.errors import ProviderNotFound
-from stream_app.providers.http import DEFAULT_TIMEOUT, ApiClient, next_link
+from stream_app.providers.http import DEFAULT_TIMEOUT, ApiClient, next_link, url_path, url_segment
 from stream_app.providers.paging import RepoPage
 from stream_app.providers.types import (
     BranchInfo,
@@ -42,7 +41,7 @@ INSTALLATION_REPOS = "/installation/repositories"
 
 
 def _repo_path(repo: RepoRef, tail: str = "") -> str:
-    return f"/repos/{quote(repo.owner, safe='')}/{quote(repo.name, safe='')}{tail}"
+    return f"/repos/{url_segment(repo.owner)}/{url_segment(repo.name)}{tail}"
 
 
 class GitHub:
@@ -73,7 +72,7 @@ class GitHub:
 
     async def list_teams(self) -> list[OwnerInfo]:
         orgs = await self._all("/user/orgs")
-        return [gh.owner_info(await self.api.get_json(f"/orgs/{quote(org['login'], safe='')}")) for org in orgs]
+        return [gh.owner_info(await self.api.get_json(f"/orgs/{url_segment(org['login'])}")) for org in orgs]
 
     async def list_repos(self) -> AsyncIterator[list[RepoInfo]]:
         async for page in self._repo_pages(self.list_repos_page):
@@ -127,25 +126,27 @@ class GitHub:
         return [c["sha"] for c in await self._all(_repo_path(repo, f"/pulls/{number}/commits"))]
 
     async def find_pulls_for_commit(self, repo: RepoRef, sha: str) -> list[PullInfo]:
-        return [gh.pull_info(p) for p in await self.api.get_json(_repo_path(repo, f"/commits/{quote(sha)}/pulls"))]
+        return [
+            gh.pull_info(p) for p in await self.api.get_json(_repo_path(repo, f"/commits/{url_segment(sha)}/pulls"))
+        ]
 
     async def compare(self, repo: RepoRef, base: str, head: str) -> Comparison:
-        body = await self.api.get_json(_repo_path(repo, f"/compare/{quote(base)}...{quote(head)}"))
+        body = await self.api.get_json(_repo_path(repo, f"/compare/{url_segment(base)}...{url_segment(head)}"))
         commits = tuple(c["sha"] for c in body.get("commits", []))
         return Comparison(base, head, commits, tuple(gh.file_diff(f) for f in body.get("files", [])))
 
     async def get_commit(self, repo: RepoRef, sha: str) -> CommitInfo:
-        return gh.commit_info(await self.api.get_json(_repo_path(repo, f"/commits/{quote(sha)}")))
+        return gh.commit_info(await self.api.get_json(_repo_path(repo, f"/commits/{url_segment(sha)}")))
 
     # Commit statuses
     async def get_combined_status(self, repo: RepoRef, sha: str) -> CombinedStatus:
-        path = _repo_path(repo, f"/commits/{quote(sha)}/status")
+        path = _repo_path(repo, f"/commits/{url_segment(sha)}/status")
         bodies = [body async for body in self.api.page_bodies(path, per_page=self.per_page)]
         statuses = tuple(gh.status_info(s) for body in bodies for s in body.get("statuses", []))
         return CombinedStatus(bodies[0]["state"], statuses)
 
     async def list_statuses(self, repo: RepoRef, sha: str) -> list[StatusInfo]:
-        return [gh.status_info(s) for s in await self._all(_repo_path(repo, f"/commits/{quote(sha)}/statuses"))]
+        return [gh.status_info(s) for s in await self._all(_repo_path(repo, f"/commits/{url_segment(sha)}/statuses"))]
 
     async def set_commit_status(
         self,
@@ -160,7 +161,7 @@ class GitHub:
         body = {"state": state, "context": context, "description": description[:MAX_STATUS_DESCRIPTION]}
         if target_url:
             body["target_url"] = target_url
-        response = await self.api.request("POST", _repo_path(repo, f"/statuses/{quote(sha)}"), json=body)
+        response = await self.api.request("POST", _repo_path(repo, f"/statuses/{url_segment(sha)}"), json=body)
         return gh.status_info(response.json())
 
     # Pull-request comments
@@ -169,11 +170,11 @@ class GitHub:
         return gh.comment_info(response.json())
 
     async def edit_comment(self, repo: RepoRef, comment_id: str, body: str) -> CommentInfo:
-        path = _repo_path(repo, f"/issues/comments/{quote(comment_id)}")
+        path = _repo_path(repo, f"/issues/comments/{url_segment(comment_id)}")
         return gh.comment_info((await self.api.request("PATCH", path, json={"body": body})).json())
 
     async def delete_comment(self, repo: RepoRef, comment_id: str) -> bool:
-        return await self._delete(_repo_path(repo, f"/issues/comments/{quote(comment_id)}"))
+        return await self._delete(_repo_path(repo, f"/issues/comments/{url_segment(comment_id)}"))
 
     # Webhooks
     async def list_hooks(self, repo: RepoRef) -> list[HookInfo]:
@@ -181,7 +182,7 @@ class GitHub:
 
     async def get_hook(self, repo: RepoRef, hook_id: str) -> HookInfo | None:
         try:
-            return gh.hook_info(await self.api.get_json(_repo_path(repo, f"/hooks/{quote(hook_id)}")))
+            return gh.hook_info(await self.api.get_json(_repo_path(repo, f"/hooks/{url_segment(hook_id)}")))
         except ProviderNotFound:
             return None
 
@@ -191,7 +192,7 @@ class GitHub:
         return gh.hook_info((await self.api.request("POST", _repo_path(repo, "/hooks"), json=body)).json())
 
     async def delete_hook(self, repo: RepoRef, hook_id: str) -> bool:
-        return await self._delete(_repo_path(repo, f"/hooks/{quote(hook_id)}"))
+        return await self._delete(_repo_path(repo, f"/hooks/{url_segment(hook_id)}"))
 
     async def _delete(self, path: str) -> bool:
         try:
@@ -202,8 +203,8 @@ class GitHub:
 
     # Files
     async def get_file(self, repo: RepoRef, path: str, *, ref: str) -> bytes | None:
-        url = _repo_path(repo, f"/contents/{quote(path.lstrip('/'))}")
         try:
+            url = _repo_path(repo, f"/contents/{url_path(path.lstrip('/'))}")
             body = await self.api.get_json(url, {"ref": ref})
             if not isinstance(body, dict) or body.get("type") != "file":
                 return None  # a directory, symlink or submodule
@@ -218,14 +219,14 @@ class GitHub:
         return await self.list_directory(repo, "", ref=ref)
 
     async def list_directory(self, repo: RepoRef, path: str, *, ref: str) -> list[FileEntry]:
-        tail = f"/contents/{quote(path.strip('/'))}" if path.strip("/") else "/contents"
+        tail = f"/contents/{url_path(path.strip('/'))}" if path.strip("/") else "/contents"
         body = await self.api.get_json(_repo_path(repo, tail), {"ref": ref})
         if not isinstance(body, list):
             raise ProviderNotFound(f"GET {_repo_path(repo, tail)}: not a directory", 404)
         return [FileEntry(e["path"], "dir" if e["type"] == "dir" else "file") for e in body]
 
     async def list_files(self, repo: RepoRef, *, ref: str) -> list[str]:
-        body = await self.api.get_json(_repo_path(repo, f"/git/trees/{quote(ref)}"), {"recursive": 1})
+        body = await self.api.get_json(_repo_path(repo, f"/git/trees/{url_segment(ref)}"), {"recursive": 1})
         if body.get("truncated"):
             log.warning("file tree of %s at %s is truncated by GitHub", repo.slug, ref)
         return [e["path"] for e in body.get("tree", []) if e.get("type") == "blob"]
@@ -233,7 +234,7 @@ class GitHub:
     # Marketplace: this provider's token must be the app's JWT (GithubApp.app_token()).
     async def get_marketplace_account(self, account_id: str) -> MarketplaceAccount | None:
         try:
-            body = await self.api.get_json(f"/marketplace_listing/accounts/{quote(account_id, safe='')}")
+            body = await self.api.get_json(f"/marketplace_listing/accounts/{url_segment(account_id)}")
         except ProviderNotFound:
             return None
         return gh.marketplace_account(body)

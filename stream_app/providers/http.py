@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -27,6 +28,21 @@ DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # A 429 or secondary limit without a usable header: wait this long.
 FALLBACK_RATE_LIMIT_WAIT = timedelta(seconds=60)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+
+
+def url_segment(value: str) -> str:
+    """`value` (a SHA, ref, id or name from a record, a row or a response) as exactly one URL
+    path segment: '/' and every other reserved character percent-quoted. '.', '..' and '' would
+    still move the request to another endpoint (httpx resolves dot segments), and no object on
+    a provider is named so: ProviderNotFound, before any request."""
+    if value in ("", ".", ".."):
+        raise ProviderNotFound(f"{value!r} names no object on the provider")
+    return quote(value, safe="")
+
+
+def url_path(value: str) -> str:
+    """A '/'-separated path (a file in a repo) as URL path segments, each one `url_segment`."""
+    return "/".join(url_segment(part) for part in value.split("/"))
 
 
 def next_link(link_header: str | None) -> str | None:

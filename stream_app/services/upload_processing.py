@@ -25,6 +25,7 @@ from stream_app.models import Commit, Owner, Repo, Upload
 from stream_app.services.upload_paths import (
     commit_yaml_path,
     partial_path,
+    raw_upload_path,
     read_json,
     repo_files_path,
     write_json,
@@ -104,12 +105,12 @@ async def commit_config(storage: ArchiveStorage, repo: Repo, owner: Owner, commi
 async def _parse(session: AsyncSession, storage: ArchiveStorage, target: Target, access: ProviderAccess) -> Outcome:
     upload, commit = target.upload, target.commit
     try:
-        raw = await storage.read(upload.storage_path)
+        raw = await storage.read(raw_upload_path(upload.storage_path))
     except FileNotInStorage:
         return Outcome("error", error_code=FILE_NOT_IN_STORAGE, detail=upload.storage_path)
     except InvalidStoragePath as exc:
-        # Absolute, or climbing out with `..`: it can never be read. Like a missing file it ends
-        # this upload and the chord goes on; retrying would leave the commit unfinished.
+        # Absolute, `..`, empty segments: it can never be read. Like a missing file it ends this
+        # upload and the chord goes on; retrying would leave the commit unfinished.
         return Outcome("error", error_code=FILE_NOT_IN_STORAGE, detail=f"invalid storage path: {exc}"[:500])
     config = await commit_config(storage, target.repo, target.owner, commit.commitid)
     repo_files = await _repo_files(session, storage, target, access, raw)
