@@ -10,9 +10,18 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $($PY --version)"
   "$PY" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml, setup.py or the C source changed since the last install
+# (the editable install builds stream_app/coverage/_linescan*.so next to its source).
 stamp=".venv/.stream-app-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+changed_since_install() {
+  [ -f "$stamp" ] || return 0
+  compgen -G "stream_app/coverage/_linescan*.so" > /dev/null || return 0  # built module gone (git clean)
+  for source in pyproject.toml setup.py stream_app/coverage/*.c; do
+    [ "$source" -nt "$stamp" ] && return 0
+  done
+  return 1
+}
+if changed_since_install; then
   echo "installing stream_app and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[dev]'

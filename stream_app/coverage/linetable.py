@@ -4,6 +4,10 @@ A parsed upload is kept as numbers, not objects: a plain line (a hit count below
 branches, not a method) costs 8 bytes, any other line about 30 bytes plus one string naming
 its missing branches. So a report's parsed form stays a fraction of its XML or JSON size.
 `Coverage` objects are made again only when the lines are read.
+
+A table is built from a mapping of lines (`from_mapping`), from arrays a C scanner filled
+(`from_arrays`, no object per line at all) or from plain lines in arrays plus a few others
+(`from_parts`). It reads like a mapping: `len()`, `table[n]`, `get`, `keys`, `items`, `dict(table)`.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final
 
 from stream_app.coverage.linecov import MAX_HITS, Branches, Coverage, hits, merge
@@ -50,6 +54,48 @@ class LineTable:
         table._hits.extend(plain_hits)
         return table
 
+    @classmethod
+    def from_arrays(
+        cls,
+        lines: bytes,
+        hits: bytes,
+        xlines: bytes = b"",
+        xhits: bytes = b"",
+        covered: bytes = b"",
+        total: bytes = b"",
+        flags: bytes = b"",
+        missing: list[str] | None = None,
+    ) -> LineTable:
+        """A table from the bytes of its arrays (native order), as _linescan hands them over:
+        line numbers in 1..MAX_LINE, sorted, each once, the plain ones' hits below 2**32. Only
+        the lengths are checked here; the C scanner's tests check the rest."""
+        table = cls()
+        table._lines.frombytes(lines)
+        table._hits.frombytes(hits)
+        if xlines:
+            table._xlines.frombytes(xlines)
+            table._xhits.frombytes(xhits)
+            table._covered.frombytes(covered)
+            table._total.frombytes(total)
+            table._flags.frombytes(flags)
+            table._missing = missing if missing is not None else []
+        counts = {len(table._xlines), len(table._xhits), len(table._covered), len(table._total), len(table._flags)}
+        if len(table._lines) != len(table._hits) or len(counts | {len(table._missing)}) != 1:
+            raise ValueError("LineTable.from_arrays: arrays of different lengths")
+        return table
+
+    @classmethod
+    def from_parts(cls, lines: Iterable[int], hits: Iterable[int], others: Mapping[int, Coverage]) -> LineTable:
+        """Plain lines (sorted, in 1..MAX_LINE, hits in 0..2**32-1) given as numbers, and the
+        other lines, none of them among the plain ones."""
+        table = cls()
+        table._lines.extend(lines)
+        table._hits.extend(hits)
+        for number in sorted(others):
+            if 0 < number <= MAX_LINE:
+                table._append(number, others[number])
+        return table
+
     def _append(self, number: int, cov: Coverage) -> None:
         count = min(max(cov.hits, 0), MAX_HITS)
         branches = cov.branches
@@ -69,7 +115,7 @@ class LineTable:
             branches = Branches(self._covered[i], self._total[i], names if flags & _NAMED else None)
         return Coverage(self._xhits[i], branches, bool(flags & _METHOD))
 
-    def merged_with(self, lines: Mapping[int, Coverage]) -> LineTable:
+    def merged_with(self, lines: Mapping[int, Coverage] | LineTable) -> LineTable:
         """A new table with `lines` merged in by the line merge rules (same session)."""
         combined = dict(self.items())
         for number, coverage in lines.items():
@@ -79,6 +125,22 @@ class LineTable:
 
     def __len__(self) -> int:
         return len(self._lines) + len(self._xlines)
+
+    def __getitem__(self, number: int) -> Coverage:
+        found = self.get(number)
+        if found is None:
+            raise KeyError(number)
+        return found
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self.get(number) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return self.keys()
+
+    def keys(self) -> Iterator[int]:
+        """The line numbers in order."""
+        return heapq.merge(self._lines, self._xlines)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, LineTable) and list(self.items()) == list(other.items())

@@ -19,11 +19,15 @@ class PartialReport:
         self.session = session
         self.files: dict[str, LineTable] = files if files is not None else {}
 
-    def add_file(self, path: str, lines: Mapping[int, Coverage]) -> None:
-        if not lines:
+    def add_file(self, path: str, lines: Mapping[int, Coverage] | LineTable) -> None:
+        """A parsed file's lines; a LineTable is kept as it is (tables are never changed)."""
+        if not len(lines):
             return
         known = self.files.get(path)
-        table = LineTable.from_mapping(lines) if known is None else known.merged_with(lines)
+        if known is not None:
+            table = known.merged_with(lines)
+        else:
+            table = lines if isinstance(lines, LineTable) else LineTable.from_mapping(lines)
         if len(table):
             self.files[path] = table
 

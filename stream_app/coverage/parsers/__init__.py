@@ -1,9 +1,10 @@
-"""Format detection and the format parsers: a report's bytes in, FileCoverage per file out.
+"""Format detection and the format parsers: a report's bytes in, a FileCoverage or FileTable per file out.
 
 `parse_report(data)` detects the format eagerly (so `unknown_format`/`corrupt_report` surface
-before iteration) and returns (format, iterator of FileCoverage). XML and line formats are
+before iteration) and returns (format, iterator of files). XML and line formats are
 streamed from the buffer; JSON formats are loaded whole (json has no incremental reader in
-the standard library), so their memory follows the document size.
+the standard library), so their memory follows the document size. The line formats' regular
+lines are read by a C scanner when it was built (`native`), else by the Python readers.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from stream_app.coverage.parsers import (
     lcov,
     simplecov,
 )
-from stream_app.coverage.parsers.base import FileCoverage
+from stream_app.coverage.parsers.base import FileCoverage, FileTable, ParsedFile
 from stream_app.coverage.parsers.detect import JSON, Format, sniff
 
-__all__ = ["FileCoverage", "Format", "detect_format", "parse_report"]
+__all__ = ["FileCoverage", "FileTable", "Format", "ParsedFile", "detect_format", "parse_report"]
 
 # XML formats read in bulk (xmlbulk), from the buffer itself: an irregular document is read again
-_IN_BULK: Final[dict[Format, Callable[[memoryview], Iterator[FileCoverage]]]] = {
+_IN_BULK: Final[dict[Format, Callable[[memoryview], Iterator[ParsedFile]]]] = {
     Format.COBERTURA: cobertura_bulk.parse,
     Format.JACOCO: jacoco_bulk.parse,
     Format.CLOVER: clover_bulk.parse,
 }
-_STREAMED: Final[dict[Format, Callable[[IO[bytes]], Iterator[FileCoverage]]]] = {
+_STREAMED: Final[dict[Format, Callable[[IO[bytes]], Iterator[ParsedFile]]]] = {
     Format.LCOV: lcov.parse,
     Format.GCOV: gcov.parse,
     Format.GO: golang.parse,
@@ -75,14 +76,14 @@ def detect_format(data: bytes | memoryview) -> Format:
     return parse_report(data)[0]
 
 
-def _guarded(files: Iterator[FileCoverage]) -> Iterator[FileCoverage]:
+def _guarded(files: Iterator[ParsedFile]) -> Iterator[ParsedFile]:
     try:
         yield from files
     except _BAD_SHAPE as exc:
         raise ReportError(CORRUPT_REPORT, f"malformed report: {exc!r}") from exc
 
 
-def parse_report(data: bytes | memoryview) -> tuple[Format, Iterator[FileCoverage]]:
+def parse_report(data: bytes | memoryview) -> tuple[Format, Iterator[ParsedFile]]:
     view = memoryview(data)
     found = sniff(view[:HEAD_SIZE].tobytes())
     if found == JSON:

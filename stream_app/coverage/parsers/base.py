@@ -1,4 +1,9 @@
-"""What every format parser yields, and small helpers they share."""
+"""What every format parser yields, and small helpers they share.
+
+A parser yields a `FileCoverage` (a dict of lines, built line by line) or a `FileTable` (the
+lines already in a LineTable, as the C scanner hands them over: no object per line). Both have
+`path` and `lines`, a mapping of line number to Coverage that `PartialReport.add_file` takes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import IO, Final
 
 from stream_app.coverage.errors import CORRUPT_REPORT, ReportError
 from stream_app.coverage.linecov import Branches, Coverage, hits, merge
+from stream_app.coverage.linetable import LineTable
 
 PLAIN: Final = tuple(hits(n) for n in range(256))  # hits(n) for small n, indexed instead of called
 PLAIN_OF_TEXT: Final = {str(n): line for n, line in enumerate(PLAIN)}  # "7" -> hits(7), no int() needed
@@ -46,6 +52,16 @@ class FileCoverage:
         else:
             self.lines[number] = merge(known, Coverage(count, None, True))
 
+
+@dataclass(slots=True)
+class FileTable:
+    """One file's line coverage, already as a LineTable (paths not yet fixed)."""
+
+    path: str
+    lines: LineTable
+
+
+ParsedFile = FileCoverage | FileTable
 
 CHUNK_SIZE: Final = 1 << 20
 SHARED_LIMIT: Final = 4096

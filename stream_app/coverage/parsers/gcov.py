@@ -16,17 +16,27 @@ next source line as a method line.
 
 Speed: the lines are matched by one regex over a decoded chunk of whole lines (`findall` in C
 hands back the fields of every line it matches), so Python only sees a few small strings a line.
+Where the C scanner was built (`native`), it reads the chunks first, each up to its last source
+row (the state between two chunks is then only a waiting `function ... called N`), into a line
+table with no Python object per line. From the first chunk with a line it does not plainly
+understand (a line number again or out of order, `-H` counts, bytes the patterns might read
+otherwise), the Python reader goes on from the lines read so far.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from stream_app.coverage.linecov import Coverage, hits, merge
-from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, text_chunks
+from stream_app.coverage.linetable import LineTable
+from stream_app.coverage.parsers import native
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage, FileTable, ParsedFile, SharedLines, text_chunks
+
+if TYPE_CHECKING:
+    from stream_app.coverage._linescan import Table
 
 # One line of a chunk, as the per-line patterns `^branch\s+\d+\s+(?:taken\s+(\d+)|never executed)`,
 # `^function\s+\S+\s+called\s+(\d+)` and `^\s*([^:\s]+):\s*(\d+):(.*)$` (tried in that order) read
@@ -54,9 +64,9 @@ def _count(field: str) -> int | None:
     return 0  # ##### and =====
 
 
-def _rows(stream: IO[bytes]) -> Iterator[tuple[str, str, str, str, str]]:
+def _rows(chunks: Iterable[bytes]) -> Iterator[tuple[str, str, str, str, str]]:
     """The groups of _LINE, line after line."""
-    return chain.from_iterable(_LINE.findall(text.decode("utf-8", errors="replace")) for text in text_chunks(stream))
+    return chain.from_iterable(_LINE.findall(text.decode("utf-8", errors="replace")) for text in chunks)
 
 
 class _Branches:
@@ -84,12 +94,11 @@ class _Branches:
         self.taken = []
 
 
-def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
-    file = FileCoverage("")
+def _read(rows: Iterator[tuple[str, str, str, str, str]], file: FileCoverage, function_hits: int | None) -> None:
+    """The rows into `file`; `function_hits`: a "function ... called N" waiting for its line."""
     lines = file.lines
     branches = _Branches()
-    function_hits: int | None = None  # a "function ... called N" waiting for its first line
-    for taken, called, field, digits, source in _rows(stream):
+    for taken, called, field, digits, source in rows:
         if not field:
             if called:
                 function_hits = int(called)
@@ -114,5 +123,69 @@ def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
                 file.mark_method(number, function_hits)
         function_hits = None
     branches.flush(lines)
-    if file.path and lines:
+
+
+class _Scanned:
+    """What the C scanner read: the path, the tables of the chunks, a waiting function's calls."""
+
+    __slots__ = ("function_hits", "path", "tables")
+
+    def __init__(self) -> None:
+        self.path = ""
+        self.tables: list[Table] = []
+        self.function_hits: int | None = None
+
+    def table(self) -> LineTable:
+        tables = self.tables
+        if not tables:
+            return LineTable()
+        if len(tables) == 1:
+            return LineTable.from_arrays(*tables[0])
+        lines, hits, xlines, xhits, covered, total, flags, missing = zip(*tables, strict=True)
+        join = b"".join
+        return LineTable.from_arrays(
+            join(lines),
+            join(hits),
+            join(xlines),
+            join(xhits),
+            join(covered),
+            join(total),
+            join(flags),
+            [name for names in missing for name in names],
+        )
+
+
+def _scan(chunks: Iterator[bytes], scanned: _Scanned) -> Iterator[bytes] | None:
+    """The chunks read by the C scanner into `scanned`; the chunks left to the Python reader, if any."""
+    scanner = native.scanner
+    if scanner is None:
+        return chunks
+    function_hits, last_line, carried = -1, 0, b""
+    text = next(chunks, None)
+    while text is not None:
+        following = next(chunks, None)
+        text = carried + text  # whole lines: from the last chunk's last source row on
+        found = scanner.gcov_chunk(text, following is None, function_hits, last_line)
+        if found is None:
+            scanned.function_hits = None if function_hits < 0 else function_hits
+            return chain([text], () if following is None else [following], chunks)
+        cut, source, function_hits, last_line, table = found
+        if source is not None:
+            scanned.path = source.decode("utf-8", errors="replace").strip()
+        scanned.tables.append(table)
+        carried, text = text[cut:], following
+    return None
+
+
+def parse(stream: IO[bytes]) -> Iterator[ParsedFile]:
+    scanned = _Scanned()
+    rest = _scan(text_chunks(stream), scanned)
+    if rest is None:
+        table = scanned.table()
+        if scanned.path and len(table):
+            yield FileTable(scanned.path, table)
+        return
+    file = FileCoverage(scanned.path, dict(scanned.table().items()))
+    _read(_rows(rest), file, scanned.function_hits)
+    if file.path and file.lines:
         yield file

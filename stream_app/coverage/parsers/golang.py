@@ -13,12 +13,16 @@ each file's blocks together.
 Speed: blocks are matched by one regex over a chunk of whole lines (`findall` in C), a file's
 block numbers are converted in one C call, and a file whose blocks do not overlap (the usual
 profile) has its line table built by C iterators; overlapping blocks take the reference path.
+Where the C scanner was built (`native`), it reads a chunk's block lines and builds the table of
+a file whose blocks do not overlap, with no Python object per line; a chunk with a line it does
+not plainly understand, and a file whose blocks overlap, are read as above.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Iterator
 from itertools import chain, groupby, repeat
 from operator import add, eq, gt, itemgetter, sub
@@ -26,7 +30,9 @@ from typing import IO, Final
 
 from stream_app.coverage.errors import ReportError
 from stream_app.coverage.linecov import Branches, Coverage, hits
-from stream_app.coverage.parsers.base import PLAIN, FileCoverage, text_chunks
+from stream_app.coverage.linetable import LineTable
+from stream_app.coverage.parsers import native
+from stream_app.coverage.parsers.base import PLAIN, FileCoverage, FileTable, ParsedFile, text_chunks
 
 # A block line, as `^(.+):(\d+)\.(\d+),(\d+)\.(\d+)\s+\d+\s+(\d+)\s*$` reads the line without its
 # line end: the same, with [^\S\n] for \s so that no match runs into the next line. Groups: the
@@ -151,16 +157,35 @@ def _runs(text: bytes) -> Iterator[tuple[bytes, list[int]]]:
         pos = end
 
 
-def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
+# One file's block numbers as they came: a C scanner's int64 bytes, or a list from the Python reader
+Numbers = bytes | list[int]
+
+
+def _finished(path: bytes, parts: list[Numbers]) -> ParsedFile | None:
+    """The file of the blocks of `parts`; None when they span no line."""
+    scanner = native.scanner
+    scanned = [part for part in parts if isinstance(part, bytes)]
+    if scanner is not None and len(scanned) == len(parts):
+        table = scanner.go_table(b"".join(scanned))
+        if table is not None:
+            return FileTable(path.decode("utf-8", errors="replace"), LineTable.from_arrays(*table))
+    numbers: list[int] = []
+    for part in parts:
+        numbers += array("q", part) if isinstance(part, bytes) else part
+    return _file(path, numbers)
+
+
+def parse(stream: IO[bytes]) -> Iterator[ParsedFile]:
     path: bytes | None = None
-    numbers: list[int] = []  # the numbers of the blocks of `path` so far
+    parts: list[Numbers] = []  # the numbers of the blocks of `path` so far
     for text in text_chunks(stream):
         # "mode: ..." and blank lines are no blocks; go writes each file's blocks together
-        for name, found in _runs(text):
+        runs = native.scanner.go_runs(text) if native.scanner is not None else None
+        for name, found in _runs(text) if runs is None else runs:
             if name != path:
-                if path is not None and (file := _file(path, numbers)) is not None:
+                if path is not None and (file := _finished(path, parts)) is not None:
                     yield file
-                path, numbers = name, []
-            numbers += found
-    if path is not None and (file := _file(path, numbers)) is not None:
+                path, parts = name, []
+            parts.append(found)
+    if path is not None and (file := _finished(path, parts)) is not None:
         yield file

@@ -12,6 +12,9 @@ each kind of line (DA, BRDA, FN, FNDA) is found by one regex over the whole reco
 numbers are converted in one C call, and only the few other lines (TN, LF, FNL, ...) are
 looked at one by one. A record with anything unusual in it (blanks, checksums, a DA line that
 is not two numbers, ...) is read line by line: the reference behaviour the bulk path matches.
+Where the C scanner was built (`native`), it reads a plain record first and hands over its
+line table (no Python object per line); what it does not plainly understand (FNL/FNA, checksums,
+blanks, names that are not printable ASCII, ...) takes the paths above.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from dataclasses import dataclass, field
 from typing import IO, Final
 
 from stream_app.coverage.linecov import Coverage, hits, merge
-from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines, text_chunks, to_int
+from stream_app.coverage.linetable import LineTable
+from stream_app.coverage.parsers import native
+from stream_app.coverage.parsers.base import (
+    PLAIN,
+    FileCoverage,
+    FileTable,
+    ParsedFile,
+    SharedLines,
+    text_chunks,
+    to_int,
+)
 
 _END: Final = b"\nend_of_record\n"
 # Over "\n" + lines: each pattern starts with the newline before its line (a literal prefix the
@@ -236,22 +249,45 @@ class _Reader:
         return file if file.lines else None
 
 
-def parse(stream: IO[bytes]) -> Iterator[FileCoverage]:
+def _native_record(text: bytes, pos: int, stop: int, end: int) -> FileTable | bool:
+    """The record of the SF line text[pos:stop] up to its end_of_record line (text[end] is the newline
+    before it) read by the C scanner: its file, True when it has no line, False when not plain."""
+    scanner = native.scanner
+    table = scanner.lcov_record(text, stop, end) if scanner is not None else None
+    if table is None:
+        return False
+    if not (table[0] or table[2]):
+        return True
+    path = text[pos + len(b"SF:") : stop].decode("utf-8", errors="replace").strip()
+    return FileTable(path, LineTable.from_arrays(*table))
+
+
+def _record(reader: _Reader, text: bytes, pos: int, stop: int, end: int) -> Iterator[ParsedFile]:
+    """The record from the SF line text[pos:stop] to its end_of_record line (text[end] is the
+    newline before it): by the C scanner, else in bulk, else line by line."""
+    if native_file := _native_record(text, pos, stop, end):
+        reader.record = None  # as record_in_bulk() leaves it
+        if isinstance(native_file, FileTable):
+            yield native_file
+        return
+    try:
+        file = reader.record_in_bulk(text[pos:stop], text[stop - 1 : end + 1])
+    except _NotPlain:
+        yield from reader.lines(text, pos, end + len(_END))
+        return
+    if file is not None:
+        yield file
+
+
+def parse(stream: IO[bytes]) -> Iterator[ParsedFile]:
     reader = _Reader()
     for text in text_chunks(stream, _END):
         pos, size = 0, len(text)
         while pos < size:
             stop = text.find(b"\n", pos) + 1 or size
             if text.startswith(b"SF:", pos) and (end := text.find(_END, stop - 1)) >= 0:
-                after = end + len(_END)
-                try:
-                    file = reader.record_in_bulk(text[pos:stop], text[stop - 1 : end + 1])
-                except _NotPlain:
-                    yield from reader.lines(text, pos, after)
-                else:
-                    if file is not None:
-                        yield file
-                pos = after
+                yield from _record(reader, text, pos, stop, end)
+                pos = end + len(_END)
                 continue
             if (file := reader.line(text[pos:stop])) is not None:
                 yield file

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from stream_app.coverage import Coverage, PartialReport, parse_upload
+from stream_app.coverage.parsers import native
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "coverage"
 
@@ -35,3 +39,11 @@ def all_lines(partial: PartialReport) -> list[Coverage]:
 def only_file(partial: PartialReport) -> dict[int, Coverage]:
     (path,) = partial.files
     return dict(partial.lines(path))
+
+
+@contextmanager
+def pure_python() -> Iterator[None]:
+    """The line formats read without the C scanner: its pure-Python reference."""
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(native, "scanner", None)
+        yield
