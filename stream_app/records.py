@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,6 +36,9 @@ class Envelope(BaseModel):
     trace_id: str | None = None
     producer: str | None = None
     attempt: int = Field(default=0, ge=0)
+    # Times a worker that did not know this record's version sent it back (worker-added, like
+    # `attempt`). Counted apart, so waiting out a rolling deploy spends none of the task's retries.
+    version_waits: int = Field(default=0, ge=0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,18 @@ def _by(*fields: str) -> KeyFn:
     return key
 
 
+def _bot_key(args: BaseModel) -> str:
+    """VerifyBot names an owner or a repo: checks of one keep their order."""
+    bot = cast(a.VerifyBotV1, args)
+    return f"owner:{bot.ownerid}" if bot.ownerid is not None else f"repo:{bot.repoid}"
+
+
+def _account_key(args: BaseModel) -> str | None:
+    """Marketplace events of one account in order (a cancel never overtakes a later purchase)."""
+    account_id = cast(a.SyncPlansV1, args).account.get("id")
+    return str(account_id) if isinstance(account_id, int | str) and not isinstance(account_id, bool) else None
+
+
 def _v1(model: type[BaseModel], key: KeyFn) -> dict[str, Any]:
     return {"versions": {1: model}, "key": key}
 
@@ -85,10 +100,10 @@ _V1: dict[str, dict[str, Any]] = {
     "app.tasks.status.SetPending": _v1(a.SetPendingV1, _by("repoid", "commitid")),
     "app.tasks.upload.Upload": _v1(a.UploadV1, _by("repoid", "commitid")),
     "app.tasks.archive.MigrateToArchive": _v1(a.MigrateToArchiveV1, _by("repoid")),
-    "app.tasks.bot.VerifyBot": _v1(a.VerifyBotV1, lambda m: None),
+    "app.tasks.bot.VerifyBot": _v1(a.VerifyBotV1, _bot_key),
     "app.tasks.comment.Comment": _v1(a.CommentV1, _by("repoid", "pullid")),
     "app.tasks.flush_repo.FlushRepo": _v1(a.FlushRepoV1, _by("repoid")),
-    "app.tasks.ghm_sync_plans.SyncPlans": _v1(a.SyncPlansV1, lambda m: None),
+    "app.tasks.ghm_sync_plans.SyncPlans": _v1(a.SyncPlansV1, _account_key),
     "app.tasks.send_email.SendEmail": _v1(a.SendEmailV1, _by("to_addr")),
     "app.tasks.remove_webhook.RemoveOldHook": _v1(a.RemoveOldHookV1, _by("repoid")),
     "app.tasks.synchronize.Synchronize": _v1(a.SynchronizeV1, _by("repoid")),
@@ -186,13 +201,34 @@ def encode(
     return rid, json.dumps(body, separators=(",", ":")).encode()
 
 
-def reattempt(raw: bytes, *, attempt: int, not_before: datetime) -> bytes:
-    """The same record (same id, same args, unknown fields kept) marked for a later attempt."""
+def reattempt(
+    raw: bytes, *, not_before: datetime, attempt: int | None = None, version_waits: int | None = None
+) -> bytes:
+    """The same record (same id, same args, unknown fields kept) marked for a later attempt:
+    `not_before`, and the retry counter given (`attempt`, or `version_waits`)."""
     data = json.loads(raw)
-    data["attempt"] = attempt
+    if attempt is not None:
+        data["attempt"] = attempt
+    if version_waits is not None:
+        data["version_waits"] = version_waits
     data["not_before"] = _rfc3339(not_before)
     # ensure_ascii=False: escaping would grow non-ASCII text up to 6 bytes a character (past the
     # size limit a retry must stay within); the record arrived as UTF-8 JSON and stays so.
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def without_retry_state(raw: bytes) -> bytes:
+    """The record as if never retried (no `attempt`, `version_waits` or `not_before`), for a
+    redrive: it runs now with its whole retry budget. Bytes that are no JSON object (a dead
+    letter for `not_json`, say) come back unchanged."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(data, dict) or not {"attempt", "version_waits", "not_before"} & data.keys():
+        return raw
+    for field_name in ("attempt", "version_waits", "not_before"):
+        data.pop(field_name, None)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 

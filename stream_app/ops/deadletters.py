@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord, TopicPartition
 
+from stream_app import records
 from stream_app.ops.kafka_admin import (
     Assigned,
     OpsError,
@@ -108,7 +109,8 @@ async def dlq_list(settings: Settings, task_name: str, *, limit: int | None = No
 
 
 async def dlq_redrive(settings: Settings, task_name: str) -> int:
-    """Re-publish every dead letter not redriven yet to the task topic; returns how many."""
+    """Re-publish every dead letter not redriven yet to the task topic, its retry state cleared
+    (`records.without_retry_state`); returns how many."""
     task = resolve(task_name)
     dlq, target = dlq_topic_for(task, settings.topic_prefix), topic_for(task, settings.topic_prefix)
     async with admin_client(settings.kafka_bootstrap) as admin:
@@ -124,7 +126,9 @@ async def dlq_redrive(settings: Settings, task_name: str) -> int:
                 # Never committed, or trimmed by retention since: start at the first one kept.
                 a.consumer.seek(tp, a.begin[tp] if done is None or done < a.begin[tp] else done)
             async for batch in read_to_end(a):
-                raise_first(await publisher.publish_each([(target, m.key, m.value) for m in batch]))
+                # With its retry state cleared: a redriven record runs now, with all of its retries.
+                fresh = [(target, m.key, records.without_retry_state(m.value)) for m in batch]
+                raise_first(await publisher.publish_each(fresh))
                 await a.consumer.commit(_next_offsets(batch))
                 sent += len(batch)
     finally:

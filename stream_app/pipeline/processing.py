@@ -105,8 +105,7 @@ class RecordProcessor:
         except InvalidRecord as exc:
             return await self._dead_letter(delivery, env, exc.code, exc.detail)
         except NewerVersion as exc:
-            limit = self._settings.newer_version_max_attempts
-            return await self._retry(delivery, env, "newer_version", str(exc), None, limit)
+            return await self._retry(delivery, env, "newer_version", str(exc), None)
         wait = (env.not_before - datetime.now(UTC)).total_seconds() if env.not_before else 0.0
         if wait > self._settings.inline_wait_seconds:
             return await self._defer(delivery, env)
@@ -131,7 +130,7 @@ class RecordProcessor:
                 self._sessions, self.task, self._handler, self._context, self._pace, [(delivery, env, args)]
             )
         except RetryLater as exc:
-            return await self._retry(delivery, env, "retry_later", exc.reason, exc.at, self._settings.max_attempts)
+            return await self._retry(delivery, env, "retry_later", exc.reason, exc.at)
         except PermanentError as exc:
             return await self._dead_letter(delivery, env, exc.code, exc.detail)
         except Exception as exc:
@@ -144,7 +143,7 @@ class RecordProcessor:
                 raise _Paused(str(exc)) from exc
             detail = f"{type(exc).__name__}: {exc}"
             log.exception("task %s failed on record %s", self.task, env.id)
-            return await self._retry(delivery, env, "task_error", detail, None, self._settings.max_attempts)
+            return await self._retry(delivery, env, "task_error", detail, None)
         if follow_ups:
             self._on_follow_ups()
         return outcome
@@ -158,25 +157,24 @@ class RecordProcessor:
         return True
 
     async def _retry(
-        self,
-        delivery: Delivery,
-        env: records.Envelope,
-        reason: str,
-        detail: str,
-        at: datetime | None,
-        limit: int,
+        self, delivery: Delivery, env: records.Envelope, reason: str, detail: str, at: datetime | None
     ) -> Outcome:
-        attempt = env.attempt + 1
-        if attempt > limit:
+        # A newer version waits for a worker that knows it on its own count and limit, so a
+        # record that outlived a rolling deploy still has all of its task's retries.
+        waiting = reason == "newer_version"
+        count = (env.version_waits if waiting else env.attempt) + 1
+        limit = self._settings.newer_version_max_attempts if waiting else self._settings.max_attempts
+        if count > limit:
             return await self._dead_letter(delivery, env, f"{reason}:retries_exhausted", detail)
         if at is None:
             base, cap = self._settings.retry_base_seconds, self._settings.retry_max_seconds
-            at = datetime.now(UTC) + timedelta(seconds=min(cap, base * 2 ** (attempt - 1)))
-        value = records.reattempt(delivery.value, attempt=attempt, not_before=at)
+            at = datetime.now(UTC) + timedelta(seconds=min(cap, base * 2 ** (count - 1)))
+        counter = {"version_waits": count} if waiting else {"attempt": count}
+        value = records.reattempt(delivery.value, not_before=at, **counter)
         if len(value) > self._settings.max_record_bytes:  # the retry would be refused as oversized
             return await self._dead_letter(delivery, env, f"{reason}:too_large_to_retry", detail)
         await self._park(delivery, value, at, f"{reason}: {detail}")
-        return Outcome("retry_scheduled", env.id, attempt, reason=f"{reason}: {detail}")
+        return Outcome("retry_scheduled", env.id, env.attempt if waiting else count, reason=f"{reason}: {detail}")
 
     async def _defer(self, delivery: Delivery, env: records.Envelope) -> Outcome:
         assert env.not_before is not None

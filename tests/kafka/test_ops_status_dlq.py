@@ -88,6 +88,23 @@ async def test_dlq_redrive_republishes_each_dead_letter_once(settings: Settings,
     assert {m.key for m in messages} == {b"k"}  # original keys, unchanged
 
 
+async def test_dlq_redrive_clears_the_retry_state_so_the_record_gets_all_its_retries(settings: Settings) -> None:
+    # Given a record dead-lettered with its retries used up (the worker's retry fields in its bytes)
+    body = {"task": TASK, "version": 1, "id": "r-8", "created_at": "2026-11-29T05:00:00Z", "args": {"repoid": 3}}
+    exhausted = {**body, "attempt": 8, "not_before": "2026-11-29T05:10:00Z"}
+    dlq = dlq_topic_for(TASK, settings.topic_prefix)
+    await produce_raw(settings.kafka_bootstrap, dlq, [json.dumps(exhausted).encode()], keys=[b"k"])
+
+    # When it is redriven
+    assert await dlq_redrive(settings, "flush_repo") == 1
+
+    # Then the task topic gets the record as first produced: it runs now, with all of its retries
+    [message] = await read_all(settings.kafka_bootstrap, topic_for(TASK, settings.topic_prefix), expect=1)
+    assert (json.loads(message.value), message.key) == (body, b"k")
+    [dead] = await read_all(settings.kafka_bootstrap, dlq, expect=1)
+    assert json.loads(dead.value) == exhausted  # the dead letter itself is kept as it was
+
+
 async def test_status_shows_lag_and_dead_letters(
     settings: Settings, engine: AsyncEngine, run_worker: WorkerFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:

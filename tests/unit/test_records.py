@@ -12,7 +12,17 @@ from pydantic import BaseModel
 
 from stream_app import task_args
 from stream_app.errors import InvalidRecord, NewerVersion
-from stream_app.records import REGISTRY, Record, TaskSpec, decode, encode, parse_envelope, reattempt, upcast
+from stream_app.records import (
+    REGISTRY,
+    Record,
+    TaskSpec,
+    decode,
+    encode,
+    parse_envelope,
+    reattempt,
+    upcast,
+    without_retry_state,
+)
 from stream_app.tasks import SHORT_NAMES
 
 MAX = 1_048_576
@@ -359,12 +369,15 @@ def test_a_task_spec_knows_its_newest_version_and_models() -> None:
 VERIFY_BOT = "app.tasks.bot.VerifyBot"
 
 
-@pytest.mark.parametrize("args", [{"ownerid": 1}, {"repoid": 7}, {"ownerid": None, "repoid": 7}])
-def test_verify_bot_accepts_exactly_one_of_ownerid_and_repoid(args: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [({"ownerid": 1}, "owner:1"), ({"repoid": 7}, "repo:7"), ({"ownerid": None, "repoid": 7}, "repo:7")],
+)
+def test_verify_bot_accepts_exactly_one_of_ownerid_and_repoid(args: dict[str, Any], key: str) -> None:
     rec = decode(raw(record(task=VERIFY_BOT, args=args)), expected_task=VERIFY_BOT, max_bytes=MAX)
 
     assert isinstance(rec.args, task_args.VerifyBotV1)
-    assert REGISTRY[VERIFY_BOT].key(rec.args) is None
+    assert REGISTRY[VERIFY_BOT].key(rec.args) == key  # checks of one owner or repo stay in order
 
 
 @pytest.mark.parametrize("args", [{"ownerid": 1, "repoid": 7}, {}, {"ownerid": None, "repoid": None}])
@@ -447,6 +460,26 @@ def test_reattempt_keeps_non_ascii_text_as_utf8_so_a_retry_stays_within_the_size
     assert json.loads(again)["args"]["note"] == text
 
 
+def test_reattempt_counts_version_waits_apart_from_attempts() -> None:
+    original = record(args={"repoid": 7, "commitid": SHA}, attempt=3)
+    at = datetime(2026, 11, 29, 7, tzinfo=UTC)
+
+    again = json.loads(reattempt(raw(original), version_waits=1, not_before=at))
+
+    assert (again["attempt"], again["version_waits"]) == (3, 1)
+    assert decode_notify(raw(again)).envelope.version_waits == 1
+
+
+def test_without_retry_state_clears_the_retry_fields_and_keeps_everything_else() -> None:
+    original = record(args={"repoid": 7, "commitid": SHA, "note": "é"}, trace_id="t-1")
+    retried = {**original, "attempt": 8, "version_waits": 2, "not_before": "2026-11-29T05:00:01Z"}
+
+    assert json.loads(without_retry_state(raw(retried))) == original
+    assert without_retry_state(raw(original)) == raw(original)  # nothing to clear: the same bytes
+    for junk in (b"not json", b"[1, 2]", b"\xff"):
+        assert without_retry_state(junk) == junk  # a dead letter that is no record stays as it was
+
+
 # --- keys -----------------------------------------------------------------------------------
 
 # One minimal valid args example per task, and the message key the producer library picks for it.
@@ -460,10 +493,10 @@ KEYED_EXAMPLES: dict[str, tuple[dict[str, Any], str | None]] = {
     "status_set_pending": ({"repoid": 7, "commitid": SHA, "on_a_pull_request": False}, f"7:{SHA}"),
     "upload": ({"repoid": 7, "commitid": SHA, "uploads": []}, f"7:{SHA}"),
     "archive_migrate": ({"repoid": 7}, "7"),
-    "verify_bot": ({"ownerid": 1042}, None),
+    "verify_bot": ({"ownerid": 1042}, "owner:1042"),
     "comment": ({"repoid": 7, "pullid": 42}, "7:42"),
     "flush_repo": ({"repoid": 7}, "7"),
-    "ghm_sync_plans": ({"sender": {"id": 1}, "account": {"id": 2}, "action": "purchased"}, None),
+    "ghm_sync_plans": ({"sender": {"id": 1}, "account": {"id": 2}, "action": "purchased"}, "2"),
     "send_email": ({"to_addr": "dev@acme.example", "subject": "Hi", "template_name": "welcome"}, "dev@acme.example"),
     "remove_webhook": ({"repoid": 7}, "7"),
     "synchronize": ({"repoid": 7}, "7"),
@@ -471,6 +504,16 @@ KEYED_EXAMPLES: dict[str, tuple[dict[str, Any], str | None]] = {
     "upload_processor": ({"repoid": 7, "commitid": SHA, "upload_id": "u1"}, f"7:{SHA}"),
     "upload_finisher": ({"repoid": 7, "commitid": SHA}, f"7:{SHA}"),
 }
+
+
+@pytest.mark.parametrize("account", [{}, {"id": None}, {"id": True}, {"id": [1]}, {"id": "a-1"}])
+def test_sync_plans_without_a_usable_account_id_has_no_key_or_its_text(account: dict[str, Any]) -> None:
+    task = "app.tasks.ghm_sync_plans.SyncPlans"
+    args = {"sender": {"id": 1}, "account": account, "action": "cancelled"}
+
+    decoded = decode(raw(record(task=task, args=args)), expected_task=task, max_bytes=MAX).args
+
+    assert REGISTRY[task].key(decoded) == ("a-1" if account.get("id") == "a-1" else None)
 
 
 def test_there_is_a_key_example_for_every_registered_task() -> None:
