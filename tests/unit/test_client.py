@@ -58,8 +58,9 @@ def test_a_short_name_is_accepted_and_the_record_carries_the_full_name(short: st
     assert json.loads(value)["task"] == full
 
 
-def test_verify_bot_records_have_no_key() -> None:
-    assert build_record("verify_bot", {"repoid": 7})[2] is None
+def test_verify_bot_records_are_keyed_by_what_they_check() -> None:
+    assert build_record("verify_bot", {"repoid": 7})[2] == "repo:7"
+    assert build_record("verify_bot", {"ownerid": 3})[2] == "owner:3"
 
 
 def test_not_before_and_extra_fields_go_into_the_envelope() -> None:
