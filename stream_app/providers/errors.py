@@ -20,7 +20,7 @@ class ProviderError(Exception):
 
 
 class ProviderRateLimited(ProviderError, RetryLater):
-    """The token's rate limit is used up: try again at `reset_at`."""
+    """A rate limit (the token's quota used up, or a secondary/abuse limit): try again at `reset_at`."""
 
     def __init__(self, reason: str, reset_at: datetime, status: int | None = None) -> None:
         RetryLater.__init__(self, f"provider_rate_limited: {reason}", at=reset_at)
@@ -53,6 +53,7 @@ class ProviderNotFound(ProviderClientError):
 
 
 class ProviderUnauthorized(ProviderClientError):
-    """401, or a 403 that is not a rate limit: the token is invalid or lacks the permission."""
+    """401, or a 403 that is not a rate limit (by its headers or its message): the token is
+    invalid or lacks the permission."""
 
     code = "provider_unauthorized"

@@ -28,6 +28,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # A 429 or secondary limit without a usable header: wait this long.
 FALLBACK_RATE_LIMIT_WAIT = timedelta(seconds=60)
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+# A 403's message that means a (secondary) rate limit, not a missing permission.
+_RATE_LIMIT_MESSAGE = re.compile(r"rate limit|abuse", re.IGNORECASE)
 
 
 def url_segment(value: str) -> str:
@@ -57,19 +59,41 @@ def next_link(link_header: str | None) -> str | None:
 
 
 def rate_limit_reset(response: httpx.Response, now: datetime) -> datetime | None:
-    """When a rate-limited response may be retried, or None when it is not a rate limit."""
+    """When a rate-limited response may be retried, or None when it is not a rate limit.
+
+    A 429 is always a rate limit. A 403 is one when its headers say so (Retry-After, or no
+    quota left) or when its JSON message does: GitHub's secondary rate limits ("You have
+    exceeded a secondary rate limit ...", older "abuse detection mechanism") may come without
+    Retry-After and with quota left. Without a usable header: `FALLBACK_RATE_LIMIT_WAIT`
+    (GitHub: "wait at least one minute"; X-RateLimit-Reset is the primary window's reset then,
+    not this limit's). Any other 403 is not a rate limit ("Resource not accessible by
+    integration", "Must have admin rights"...)."""
+    status = response.status_code
+    if status not in (403, 429):
+        return None
     headers = response.headers
     retry_after = headers.get("Retry-After")
-    if response.status_code in (403, 429) and retry_after and retry_after.isdigit():
+    if retry_after and retry_after.isdigit():
         return now + timedelta(seconds=int(retry_after))
-    if headers.get("X-RateLimit-Remaining") == "0" and response.status_code in (403, 429):
+    if headers.get("X-RateLimit-Remaining") == "0":
         reset = headers.get("X-RateLimit-Reset", "")
         if reset.isdigit():
             return max(now, datetime.fromtimestamp(int(reset), UTC))
         return now + FALLBACK_RATE_LIMIT_WAIT
-    if response.status_code == 429:
+    if status == 429 or _RATE_LIMIT_MESSAGE.search(error_message(response)):
         return now + FALLBACK_RATE_LIMIT_WAIT
     return None
+
+
+def error_message(response: httpx.Response) -> str:
+    """The `message` of a JSON error body (GitHub's {"message": ..., "documentation_url": ...}),
+    or "" when the body is not one (empty, not JSON, not read)."""
+    try:
+        body = response.json()
+    except (ValueError, httpx.ResponseNotRead):  # JSON/Unicode decode errors are ValueErrors
+        return ""
+    message = body.get("message") if isinstance(body, dict) else None
+    return message if isinstance(message, str) else ""
 
 
 def error_for(response: httpx.Response, what: str, now: datetime | None = None) -> ProviderError | None:
