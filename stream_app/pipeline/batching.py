@@ -45,26 +45,34 @@ class HandlerPace:
 
     Each run is compared with the ledger claim of the same transaction (one round trip under the
     same load), so a busy event loop, which slows both alike, does not change the verdict; a
-    handler waiting on a provider takes hundreds of round trips and never batches. A task starts
-    unbatched and earns batching after `warmup` light runs (a moving average); a failed batch
+    handler waiting on a provider takes hundreds of round trips and never batches. A starved
+    machine can stretch one round trip to tens of milliseconds while a provider wait stays as
+    long as it was, so a handler must also take at most `max_seconds` on average. A task starts
+    unbatched and earns batching after `warmup` light runs (moving averages); a failed batch
     sends it back to the start, so a task whose records often fail stops batching.
     """
 
-    def __init__(self, *, max_round_trips: float, warmup: int = 16, weight: float = 0.1) -> None:
+    def __init__(
+        self, *, max_round_trips: float, max_seconds: float = 0.01, warmup: int = 16, weight: float = 0.1
+    ) -> None:
         self._limit = max_round_trips
+        self._max_seconds = max_seconds
         self._warmup = warmup
         self._weight = weight
-        self._average = 0.0
+        self._ratio = 0.0
+        self._seconds = 0.0
         self._samples = 0
 
     @property
     def light(self) -> bool:
-        return self._samples >= self._warmup and self._average <= self._limit
+        return self._samples >= self._warmup and self._ratio <= self._limit and self._seconds <= self._max_seconds
 
     def observe(self, handler_seconds: float, round_trip_seconds: float) -> None:
         ratio = handler_seconds / max(round_trip_seconds, 1e-6)
         self._samples += 1
-        self._average = ratio if self._samples == 1 else self._average + self._weight * (ratio - self._average)
+        first = self._samples == 1
+        self._ratio = ratio if first else self._ratio + self._weight * (ratio - self._ratio)
+        self._seconds = handler_seconds if first else self._seconds + self._weight * (handler_seconds - self._seconds)
 
     def reset(self) -> None:
         self._samples = 0

@@ -27,6 +27,12 @@ def test_a_handler_waiting_on_a_provider_is_not_light() -> None:
     assert not pace.light
 
 
+def test_a_provider_wait_is_not_light_even_when_a_starved_machine_stretches_the_round_trip() -> None:
+    pace = HandlerPace(max_round_trips=4, warmup=1)
+    pace.observe(0.050, 0.020)  # a 50 ms provider call over a 20 ms claim: 2.5 "round trips"
+    assert not pace.light
+
+
 def test_the_average_follows_a_task_that_turns_slow() -> None:
     pace = HandlerPace(max_round_trips=4, warmup=1, weight=0.5)
     pace.observe(0.001, 0.001)
