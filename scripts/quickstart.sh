@@ -6,11 +6,33 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PIDFILE=.data/worker.pid
+# The worker and the demo use the ports the services start on (KAFKA_PORT, PGPORT), unless told otherwise.
+export STREAM_APP_KAFKA_BOOTSTRAP="${STREAM_APP_KAFKA_BOOTSTRAP:-127.0.0.1:${KAFKA_PORT:-9092}}"
+export STREAM_APP_DATABASE_URL="${STREAM_APP_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:${PGPORT:-5432}/${STREAM_APP_DB_NAME:-stream_app}}"
 
-worker_running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# The pid file names our worker only while that process lives and runs `stream-app worker`
+# (after a reboot the pid may belong to anything else).
+worker_running() {
+  local pid args=()
+  [ -f "$PIDFILE" ] && pid="$(cat "$PIDFILE")" && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -r "/proc/$pid/cmdline" ] || return 0  # no /proc: trust the pid
+  mapfile -d '' -t args <"/proc/$pid/cmdline" 2>/dev/null || return 1
+  [[ " ${args[*]} " == *"stream-app worker "* ]]
+}
 
 if [ "${1:-}" = stop ]; then
-  if worker_running; then kill -TERM "$(cat "$PIDFILE")"; sleep 3; fi
+  if worker_running; then
+    # The worker drains in-flight records on TERM (some seconds): Kafka and PostgreSQL must outlive it.
+    pid="$(cat "$PIDFILE")"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "worker (pid $pid) still running after 30 s: killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    echo "worker (pid $pid) stopped"
+  fi
   rm -f "$PIDFILE"
   bash scripts/services.sh stop
   exit 0
@@ -25,6 +47,12 @@ if ! worker_running; then
   nohup .venv/bin/stream-app worker >.data/worker.log 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   sleep 5
+  if ! worker_running; then
+    rm -f "$PIDFILE"
+    echo "the worker exited at start; end of .data/worker.log:" >&2
+    tail -n 30 .data/worker.log >&2
+    exit 1
+  fi
 fi
 echo "worker running (pid $(cat "$PIDFILE")), log: .data/worker.log"
 echo

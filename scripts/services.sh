@@ -10,8 +10,9 @@ case "${1:-}" in
     bash scripts/kafka-local.sh start
     db="${STREAM_APP_DB_NAME:-stream_app}"
     port="${PGPORT:-5432}"
-    if ! psql -h 127.0.0.1 -p "$port" -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
-      psql -h 127.0.0.1 -p "$port" -U postgres -qc "CREATE DATABASE \"$db\""
+    exists="$(psql -X -w -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")"
+    if [ "$exists" != 1 ]; then
+      psql -X -w -h 127.0.0.1 -p "$port" -U postgres -d postgres -qc "CREATE DATABASE \"$db\""
     fi
     ;;
   stop)
