@@ -24,7 +24,7 @@ typedef unsigned char uc;
 #define LINE_LIMIT 2147483647LL
 #define PLAIN_LIMIT 4294967295LL
 #define MAX_BLOCK_LINES 1000000 /* golang.MAX_BLOCK_LINES */
-#define MAX_SPANNED (1LL << 27)  /* more lines than this in one Go file: left to Python */
+#define MAX_SPANNED 2000000 /* golang.MAX_FILE_LINES: past it, Python raises corrupt_report */
 #define F_METHOD 1
 #define F_BRANCHES 2
 #define F_NAMED 4
@@ -383,7 +383,12 @@ static PyObject *go_table(PyObject *self, PyObject *arg) {
         int64_t v[6];
         memcpy(v, data + i * sizeof v, sizeof v);
         int64_t start = v[0], end_line = v[2], end_col = v[3], count = v[5];
-        if (end_line - start > MAX_BLOCK_LINES || count < 0 || count > PLAIN_LIMIT || start < 0) none = 1;
+        /* go_runs() numbers are in 0..10**18-1: anything else is no block of it (and could overflow below) */
+        if (start < 0 || start >= NUM_LIMIT || end_line < 0 || end_line >= NUM_LIMIT || count < 0 || count > PLAIN_LIMIT ||
+            end_line - start > MAX_BLOCK_LINES) {
+            none = 1;
+            break;
+        }
         int64_t stop = end_line + (end_col > 2), least = start + (start == end_line);
         if (stop < least) stop = least;
         if (stop > start) spanned += stop - start;
@@ -520,7 +525,7 @@ static int lcov_branches(Record *r, Buf *out, Buf *missing) {
     Named *arms = (Named *)r->arms.data;
     size_t n = r->arms.len / sizeof(Named);
     arena = r->names.data;
-    qsort(arms, n, sizeof *arms, line_name_seq_cmp);
+    if (n > 1) qsort(arms, n, sizeof *arms, line_name_seq_cmp); /* arms is NULL when n == 0 */
     size_t i = 0;
     while (i < n) {
         BranchLine line = {arms[i].line, 0, 0, missing->len, 0};
@@ -546,8 +551,8 @@ static int lcov_methods(Record *r, Buf *out) {
     Named *fns = (Named *)r->starts.data, *calls = (Named *)r->calls.data;
     size_t n = r->starts.len / sizeof(Named), m = r->calls.len / sizeof(Named), j = 0;
     arena = r->names.data;
-    qsort(fns, n, sizeof *fns, name_seq_cmp);
-    qsort(calls, m, sizeof *calls, name_seq_cmp);
+    if (n > 1) qsort(fns, n, sizeof *fns, name_seq_cmp);
+    if (m > 1) qsort(calls, m, sizeof *calls, name_seq_cmp);
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && name_cmp(&fns[i], &fns[i + 1]) == 0) continue; /* FN stated twice: the last */
         while (j < m && name_cmp(&calls[j], &fns[i]) < 0) j++;
@@ -576,7 +581,7 @@ static int lcov_table(Table *t, Pair *da, size_t nd, BranchLine *br, size_t nb, 
         if (b != NULL && !has_da) hits = b->covered > 0;
         if (has_fn && fn[k].value > hits) hits = fn[k].value;
         int flags = (has_fn ? F_METHOD : 0) | (b != NULL ? F_BRANCHES | F_NAMED : 0);
-        if (table_add(t, line, hits, flags, b ? b->covered : 0, b ? b->total : 0, b ? missing + b->missing : NULL,
+        if (table_add(t, line, hits, flags, b ? b->covered : 0, b ? b->total : 0, b && b->missing_len ? missing + b->missing : NULL,
                       b ? b->missing_len : 0) < 0)
             return -1;
         i += has_da;
@@ -598,7 +603,7 @@ static PyObject *lcov_record(PyObject *self, PyObject *args) {
     Py_buffer view;
     Py_ssize_t start, stop;
     if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &stop)) return NULL;
-    if (start < 0 || stop > view.len || start > stop + 1) {
+    if (start < 0 || stop < 0 || stop > view.len || start > stop + 1) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "lcov_record: bad range");
         return NULL;

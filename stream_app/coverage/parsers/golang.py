@@ -59,6 +59,9 @@ def _numbers(blocks: bytes) -> list[int]:
 # No Go block spans this many lines; a profile that says so would expand into one entry per
 # line and exhaust memory, so it is refused as corrupt.
 MAX_BLOCK_LINES: Final = 1_000_000
+# Nor does one file's blocks span this many lines in all (overlaps counted again): a few kilobytes
+# of blocks each a million lines long would otherwise take gigabytes and minutes to expand.
+MAX_FILE_LINES: Final = 2_000_000
 
 
 def _lines_of(start: int, end: int, end_column: int) -> range:
@@ -89,7 +92,10 @@ def _spans(numbers: list[int]) -> list[range]:
         for block in zip(starts, ends, end_cols, strict=True):
             _lines_of(*block)  # raises for the first such block
     stops = map(max, map(add, ends, map(gt, end_cols, repeat(2))), map(add, starts, map(eq, starts, ends)))
-    return list(map(range, starts, stops))
+    spans = list(map(range, starts, stops))
+    if sum(map(len, spans)) > MAX_FILE_LINES:
+        raise ReportError("corrupt_report", f"one file's blocks span more than {MAX_FILE_LINES} lines")
+    return spans
 
 
 def _file(path: bytes, numbers: list[int]) -> FileCoverage | None:

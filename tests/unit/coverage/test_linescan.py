@@ -293,6 +293,23 @@ def test_go_blocks_too_long_are_corrupt_both_ways() -> None:
     assert got == expected == "corrupt_report: corrupt_report: a block spans lines 1 to 2000000"
 
 
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_go_file_spanning_too_many_lines_in_all_is_corrupt_both_ways(overlap: bool) -> None:
+    # Found by fuzzing: 3 KB of blocks a million lines each took gigabytes and a minute to expand.
+    first = [1 if overlap else 1 + i * 1_000_000 for i in range(3)]
+    blocks = [f"a.go:{line}.1,{line + 999_999}.9 1 1" for line in first]
+    got, expected = _both(golang, ("mode: set\n" + "\n".join(blocks) + "\n").encode())
+    limit = golang.MAX_FILE_LINES
+    assert got == expected == f"corrupt_report: corrupt_report: one file's blocks span more than {limit} lines"
+
+
+def test_lcov_record_refuses_a_negative_end() -> None:
+    scanner = native.scanner
+    assert scanner is not None
+    with pytest.raises(ValueError):
+        scanner.lcov_record(b"abc", 0, -1)  # found by fuzzing: was an empty table
+
+
 # --- SimpleCov: its usual files go straight into a table -----------------------------------
 
 
