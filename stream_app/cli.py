@@ -26,15 +26,20 @@ async def _worker(ns: argparse.Namespace, settings: Settings) -> int:
     missing = [n for n in names if n not in HANDLERS]
     if missing:
         raise SystemExit(f"error: no agent is built yet for {', '.join(missing)}")
+    from stream_app.ops.kafka_admin import OpsError
+
     worker = Worker(settings, {n: HANDLERS[n] for n in names})
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await worker.start()
-    logging.getLogger("stream_app").info("worker up: %s", ", ".join(names))
-    await stop.wait()
-    await worker.stop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also ends a start still waiting for Kafka
+        loop.add_signal_handler(sig, worker.request_stop)
+    try:
+        if await worker.start():
+            logging.getLogger("stream_app").info("worker up: %s", ", ".join(names))
+            await worker.stop_requested.wait()
+    except OpsError as exc:  # e.g. its topics do not exist
+        raise SystemExit(f"error: {exc}") from None
+    finally:
+        await worker.stop()
     return 0
 
 
@@ -54,11 +59,24 @@ async def _send(ns: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _topics(ns: argparse.Namespace, settings: Settings) -> int:
-    from stream_app.ops.topics import all_topics, create_topics
+    from stream_app.ops.kafka_admin import OpsError
+    from stream_app.ops.topics import ensure_topics, mismatch_error
 
-    created = await create_topics(settings)
-    print(f"{len(created)} topics created, {len(all_topics(settings.topic_prefix)) - len(created)} already existed")
+    try:
+        report = await ensure_topics(settings, replication=ns.replication_factor)
+    except OpsError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"{len(report.created)} topics created, {len(report.existing)} already existed", flush=True)
+    if report.mismatched:
+        raise SystemExit(mismatch_error(settings, report.mismatched))
     return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 async def _db(ns: argparse.Namespace, settings: Settings) -> int:
@@ -92,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_send)
     p = sub.add_parser("topics", help="topic administration")
     p.add_argument("action", choices=["create"])
+    p.add_argument(
+        "--replication-factor", type=_positive, default=1, metavar="N", help="replicas of each new topic (default 1)"
+    )
     p.set_defaults(run=_topics)
     p = sub.add_parser("db", help="database migrations")
     p.add_argument("action", choices=["upgrade"])

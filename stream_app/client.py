@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from stream_app import records
+from stream_app.settings import Settings
 from stream_app.tasks import resolve, topic_for
 
 
@@ -45,8 +46,17 @@ def build_record(
 
 
 class TaskProducer:
-    def __init__(self, bootstrap: str = "127.0.0.1:9092", *, topic_prefix: str = "", producer_id: str = "") -> None:
-        self._prefix = topic_prefix
+    """Produces task records. `bootstrap` and `topic_prefix` default to the settings
+    (STREAM_APP_KAFKA_BOOTSTRAP, STREAM_APP_TOPIC_PREFIX), read when the producer is made;
+    an argument given, even an empty prefix, wins."""
+
+    def __init__(self, bootstrap: str | None = None, *, topic_prefix: str | None = None, producer_id: str = "") -> None:
+        if bootstrap is None or topic_prefix is None:
+            settings = Settings()
+            bootstrap = settings.kafka_bootstrap if bootstrap is None else bootstrap
+            topic_prefix = settings.topic_prefix if topic_prefix is None else topic_prefix
+        self.bootstrap = bootstrap
+        self.topic_prefix = topic_prefix
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
         self._extra = {"producer": producer_id} if producer_id else {}
 
@@ -74,6 +84,6 @@ class TaskProducer:
         )
         chosen = key if key is not None else default_key
         await self._producer.send_and_wait(
-            topic_for(name, self._prefix), value, key=chosen.encode() if chosen else None
+            topic_for(name, self.topic_prefix), value, key=chosen.encode() if chosen else None
         )
         return record_id

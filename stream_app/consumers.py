@@ -38,6 +38,8 @@ def build_app(task: str, settings: Settings, dispatcher: OrderedDispatcher, clos
         topic_disable_leader=True,  # no leader topic: we use no on_leader timers
         topic_allow_declare=False,  # topics are created by `stream-app topics create`
         consumer_auto_offset_reset="earliest",
+        # faust's default is 5 minutes: partitions added to a topic went unseen that long.
+        consumer_metadata_max_age_ms=30_000,
         broker_commit_interval=settings.commit_interval_seconds,
         # Revocation and shutdown must not wait for records stuck behind an outage; unfinished
         # records stay unacked, are redelivered, and the ledger makes the repeat a no-op.

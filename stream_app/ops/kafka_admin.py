@@ -20,6 +20,12 @@ class TopicMissing(OpsError):
         self.topic = topic
 
 
+class TopicsMissing(OpsError):
+    def __init__(self, topics: list[str]) -> None:
+        super().__init__(f"topic(s) {', '.join(topics)} do not exist: create them with `stream-app topics create`")
+        self.topics = topics
+
+
 @dataclass
 class Assigned:
     """A started consumer manually assigned every partition of its topics, with their bounds."""
@@ -36,17 +42,34 @@ class Assigned:
 @asynccontextmanager
 async def admin_client(bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="stream-app-ops")
-    await admin.start()
     try:
+        await admin.start()  # Kafka down: raises, and what it opened is closed below
         yield admin
     finally:
         await admin.close()
 
 
 async def topic_partitions(admin: AIOKafkaAdminClient, topics: Iterable[str]) -> dict[str, list[int]]:
-    """Partition ids of the topics that exist; missing topics are left out (not auto-created)."""
-    found = await admin.describe_topics(list(topics))
+    """Partition ids of the topics that exist; missing topics are left out (not auto-created).
+
+    Only topics the cluster lists are described: aiokafka's describe_topics asks the broker to
+    auto-create the topics it names, which a broker with auto.create.topics.enable would do.
+    """
+    existing = set(await admin.list_topics())
+    wanted = [t for t in topics if t in existing]
+    found = await admin.describe_topics(wanted) if wanted else []
     return {t["topic"]: sorted(p["partition"] for p in t["partitions"]) for t in found if t["error_code"] == 0}
+
+
+async def missing_topics(bootstrap: str, topics: Iterable[str]) -> list[str]:
+    """The topics among `topics` the broker does not know, in the order given.
+
+    Only "unknown topic" counts: a topic whose partitions have no leader yet (a broker
+    restarting) exists.
+    """
+    async with admin_client(bootstrap) as admin:
+        existing = set(await admin.list_topics())  # never auto-creates (see topic_partitions)
+    return [t for t in topics if t not in existing]
 
 
 async def active_members(admin: AIOKafkaAdminClient, group: str) -> int:
@@ -79,8 +102,8 @@ async def assigned_consumer(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False, auto_offset_reset="latest"
     )
-    await consumer.start()
     try:
+        await consumer.start()
         tps = [TopicPartition(t, p) for t in wanted if t in parts for p in parts[t]]
         consumer.assign(tps)
         begin = await consumer.beginning_offsets(tps) if tps else {}

@@ -1,8 +1,12 @@
 """`stream-app replay`: reset a task's consumer-group offsets the way kafka-consumer-groups does.
 
 The ledger rows of the replayed range are forgotten first, so the worker really runs those
-records again instead of skipping them as duplicates. Forgetting before committing means a
-failure in between leaves the offsets where they were (nothing is skipped), never the reverse.
+records again instead of skipping them as duplicates. The range is [new offset, end of the
+partition) as the replay finds it, not [new, committed): records that ran but whose offsets were
+never committed (a SIGKILL between commit and ack) and groups with no committed offsets at all
+(expired, or a renamed STREAM_APP_GROUP_ID) have ledger rows past the committed offset too.
+Forgetting before committing means a failure in between leaves the offsets where they were
+(nothing is skipped), never the reverse.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class PartitionReset:
     partition: int
     old: int | None  # None: the group never committed on this partition
     new: int
+    end: int  # the partition's end offset (high watermark) when the replay looked
+    forgotten: int  # ledger rows of offsets [new, end) forgotten (or, in a dry run, that would be)
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,11 @@ class ReplayReport:
     dry_run: bool
 
     def lines(self) -> list[str]:
-        out = [f"{'partition':>9}  {'old':>12}  {'new':>12}"]
-        out += [f"{r.partition:>9}  {'-' if r.old is None else r.old:>12}  {r.new:>12}" for r in self.resets]
+        out = [f"{'partition':>9}  {'old':>12}  {'new':>12}  {'end':>12}  {'forgotten':>9}"]
+        out += [
+            f"{r.partition:>9}  {'-' if r.old is None else r.old:>12}  {r.new:>12}  {r.end:>12}  {r.forgotten:>9}"
+            for r in self.resets
+        ]
         if self.dry_run:
             out.append(f"dry run: {self.forgotten} ledger rows would be forgotten; nothing changed")
         else:
@@ -115,13 +124,14 @@ async def replay(settings: Settings, task_name: str, spec: ResetSpec, *, dry_run
         end = {tp.partition: off for tp, off in a.end.items()}
         by_time = await _offsets_at(a, spec) if spec.mode == "datetime" else None
         targets = compute_targets(spec, begin=begin, end=end, committed=committed, by_time=by_time)
-        # A partition never committed resumes at begin (the worker resets to earliest).
-        ranges = {p: (new, committed.get(p, begin[p])) for p, new in targets.items()}
+        # Up to the end, not the committed offset: ledger rows past it exist when a worker ran
+        # records without committing them (killed), or when the group has no offsets at all.
+        ranges = {p: (new, end[p]) for p, new in targets.items()}
         forgotten = await _forget(settings, topic, ranges, dry_run=dry_run)
         if not dry_run:
             await _commit(a, group, {TopicPartition(topic, p): off for p, off in targets.items()})
-    resets = [PartitionReset(p, committed.get(p), targets[p]) for p in sorted(targets)]
-    return ReplayReport(task, group, topic, resets, forgotten, dry_run)
+    resets = [PartitionReset(p, committed.get(p), targets[p], end[p], forgotten[p]) for p in sorted(targets)]
+    return ReplayReport(task, group, topic, resets, sum(forgotten.values()), dry_run)
 
 
 async def _commit(a: Assigned, group: str, offsets: dict[TopicPartition, int]) -> None:
@@ -138,16 +148,23 @@ async def _offsets_at(a: Assigned, spec: ResetSpec) -> dict[int, int | None]:
     return {tp.partition: (None if hit is None else hit.offset) for tp, hit in found.items()}
 
 
-async def _forget(settings: Settings, topic: str, ranges: Mapping[int, tuple[int, int]], *, dry_run: bool) -> int:
-    """Delete the ledger rows of every [new, old) range in one transaction; a dry run rolls back."""
+async def _forget(
+    settings: Settings, topic: str, ranges: Mapping[int, tuple[int, int]], *, dry_run: bool
+) -> dict[int, int]:
+    """Delete the ledger rows of every [start, stop) range in one transaction; a dry run rolls back.
+
+    Returns the rows deleted (or, in a dry run, that would be) per partition.
+    """
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         async with make_session_factory(engine)() as session:
-            total = 0
+            counts = dict.fromkeys(ranges, 0)
             for partition, (start, stop) in sorted(ranges.items()):
                 if start < stop:
-                    total += await ledger.forget_range(session, topic=topic, partition=partition, start=start, end=stop)
+                    counts[partition] = await ledger.forget_range(
+                        session, topic=topic, partition=partition, start=start, end=stop
+                    )
             await (session.rollback() if dry_run else session.commit())
-            return total
+            return counts
     finally:
         await engine.dispose()

@@ -168,8 +168,13 @@ async def test_cli_replay(settings: Settings, engine: AsyncEngine, run_worker: W
 
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == ["partition", "old", "new"]
-    assert [line.split() for line in lines[1:5]] == [["0", "1", "0"], ["1", "1", "0"], ["2", "-", "0"], ["3", "-", "0"]]
+    assert lines[0].split() == ["partition", "old", "new", "end", "forgotten"]
+    assert [line.split() for line in lines[1:5]] == [
+        ["0", "1", "0", "1", "1"],
+        ["1", "1", "0", "1", "1"],
+        ["2", "-", "0", "0", "0"],
+        ["3", "-", "0", "0", "0"],
+    ]
     assert lines[-1].startswith("2 ledger rows forgotten")
     assert await group_offsets(settings) == {0: 0, 1: 0, 2: 0, 3: 0}
 
@@ -193,6 +198,7 @@ async def cli(settings: Settings, *args: str) -> tuple[int, str, str]:
         "STREAM_APP_DATABASE_URL": settings.database_url,
         "STREAM_APP_TOPIC_PREFIX": settings.topic_prefix,
         "STREAM_APP_GROUP_ID": settings.group_id,
+        "STREAM_APP_PARTITIONS": str(settings.partitions),
     }
     proc = await asyncio.create_subprocess_exec(
         STREAM_APP, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE

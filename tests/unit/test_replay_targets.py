@@ -63,11 +63,12 @@ def test_parse_datetime_reads_zones_and_treats_naive_as_utc() -> None:
 
 
 def test_report_lines() -> None:
-    report = ReplayReport("t", "g.flush_repo", "topic", [PartitionReset(0, 6, 0), PartitionReset(1, None, 5)], 6, False)
+    resets = [PartitionReset(0, 6, 0, 8, 6), PartitionReset(1, None, 5, 9, 0)]
+    report = ReplayReport("t", "g.flush_repo", "topic", resets, 6, False)
     assert [line.split() for line in report.lines()[:-1]] == [
-        ["partition", "old", "new"],
-        ["0", "6", "0"],
-        ["1", "-", "5"],
+        ["partition", "old", "new", "end", "forgotten"],
+        ["0", "6", "0", "8", "6"],
+        ["1", "-", "5", "9", "0"],
     ]
     assert report.lines()[-1] == "6 ledger rows forgotten; offsets of group g.flush_repo committed"
     dry = ReplayReport("t", "g", "topic", [], 3, True)
