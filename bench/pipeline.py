@@ -52,6 +52,11 @@ WORK_PG = "INSERT INTO bench_work (scenario, record_id, repoid, started_at) VALU
 CLAIM = """INSERT INTO processed_records (record_id, task, topic, partition, "offset", attempt)
     VALUES ({}, 0) ON CONFLICT (record_id) DO NOTHING RETURNING record_id"""
 CLAIM_SA, CLAIM_PG = CLAIM.format(":r, :task, :topic, :p, :o"), CLAIM.format("$1, $2, $3, $4, $5")
+# (a0) writes no work row: its records are counted and timed by their ledger rows instead, whose
+# `processed_at` is the transaction's start (now()), for first handler entry and row write alike.
+LEDGER_COUNT = "SELECT count(*) FROM processed_records WHERE topic = $1 AND result IS NOT NULL"
+LEDGER_RESULTS = """SELECT record_id, extract(epoch FROM processed_at)::float8 AS started_at,
+    extract(epoch FROM processed_at)::float8 AS done FROM processed_records WHERE topic = $1"""
 RESULTS = """SELECT record_id, started_at, extract(epoch FROM done_at)::float8 AS done
     FROM bench_work WHERE scenario = $1"""
 Sent = dict[str, float]  # record id -> time.time() just before the producer's send
@@ -99,16 +104,19 @@ async def kafka_admin() -> AsyncIterator[AIOKafkaAdminClient]:
         await admin.close()
 
 
-async def start_worker(s: Settings, sleep: float, driver: bool = False) -> Stop:
+async def start_worker(s: Settings, sleep: float, driver: bool = False, work: bool = True) -> Stop:
     """stream_app's Worker; the handler's work row is written in the pipeline's transaction,
     through `ctx.session` (as every task does), or with `driver` on that transaction's own
-    asyncpg connection, which leaves out SQLAlchemy's cost per statement."""
+    asyncpg connection, which leaves out SQLAlchemy's cost per statement; or not at all
+    (`work=False`: the pipeline's own cost, ledger claim and result included, and nothing else)."""
 
     async def handler(ctx: TaskContext, args: FlushRepoV1) -> Result:
         started = time.time()
         if sleep:
             await asyncio.sleep(sleep)  # simulated provider I/O
-        if driver:
+        if not work:
+            pass
+        elif driver:
             pg = (await (await ctx.session.connection()).get_raw_connection()).driver_connection
             assert pg is not None  # the pipeline's transaction holds a live connection
             await pg.execute(WORK_PG, s.topic_prefix, ctx.record_id, args.repoid, started)
@@ -183,7 +191,7 @@ async def start_loop(s: Settings, driver: str) -> Stop:
 
 
 async def scenario(
-    conn: asyncpg.Connection, label: str, n: int, start: Start, ns: argparse.Namespace
+    conn: asyncpg.Connection, label: str, n: int, start: Start, ns: argparse.Namespace, by_ledger: bool = False
 ) -> dict[str, Any]:
     prefix = f"bench{uuid.uuid4().hex[:8]}.{label[1 : label.index(')')]}."
     s = Settings(kafka_bootstrap=BOOTSTRAP, database_url=DB_URL, topic_prefix=prefix, group_id=prefix + "g",
@@ -194,6 +202,8 @@ async def scenario(
     backlog, live = set(sent), int(ns.rate * ns.live_seconds)
 
     async def rows_at_least(k: int) -> bool:
+        if by_ledger:
+            return bool(await conn.fetchval(LEDGER_COUNT, topic_for(TASK, prefix)) >= k)
         return bool(await conn.fetchval("SELECT count(*) FROM bench_work WHERE scenario = $1", prefix) >= k)
 
     async def all_committed() -> bool:
@@ -217,7 +227,7 @@ async def scenario(
             await asyncio.wait_for(stop(), 30)
         async with kafka_admin() as admin:
             await admin.delete_topics(all_topics(prefix, [TASK]))
-    rows = await conn.fetch(RESULTS, prefix)
+    rows = await conn.fetch(LEDGER_RESULTS, topic_for(TASK, prefix)) if by_ledger else await conn.fetch(RESULTS, prefix)
     first = min(r["started_at"] for r in rows if r["record_id"] in backlog)
     last = max(r["done"] for r in rows if r["record_id"] in backlog)
     lat = sorted((r["done"] - sent[r["record_id"]]) * 1000 for r in rows if r["record_id"] not in backlog)
@@ -260,6 +270,8 @@ def report(rows: list[dict[str, Any]], ns: argparse.Namespace) -> None:
         print(f"target (a) >= 0.7x (b): {ratio:.2f}x -> {'met' if ratio >= 0.7 else 'MISSED'}")
     if "(a2" in by and "(b)" in by:
         print(f"for reference, (a2) without SQLAlchemy's statement cost: {by['(a2'] / by['(b)']:.2f}x (b)")
+    if "(a0" in by and "(b)" in by:
+        print(f"for reference, (a0) with no task work at all: {by['(a0'] / by['(b)']:.2f}x (b)")
     if "(c)" in by:
         print(f"target (c) >= 100 rec/s per worker: {by['(c)']:.0f} -> {'met' if by['(c)'] >= 100 else 'MISSED'}")
 
@@ -275,6 +287,11 @@ async def main(ns: argparse.Namespace) -> None:
             ns.records,
             lambda s: start_worker(s, 0.0, driver=True),
         ),
+        (
+            "(a0) stream_app Worker, handler does no database work",
+            ns.records,
+            lambda s: start_worker(s, 0.0, work=False),
+        ),
         ("(b) aiokafka loop, asyncpg", ns.records, lambda s: start_loop(s, "asyncpg")),
         ("(b2) aiokafka loop, SQLAlchemy Core text", ns.records, lambda s: start_loop(s, "sqlalchemy")),
         ("(c) stream_app Worker, +100 ms I/O", ns.io_records, lambda s: start_worker(s, 0.1)),
@@ -285,7 +302,8 @@ async def main(ns: argparse.Namespace) -> None:
             for label, n, start in plan:
                 print(f"round {round_}/{ns.repeat}: running {label} ...", flush=True)
                 try:
-                    runs[label].append(await scenario(conn, label, n, start, ns))
+                    by_ledger = label.startswith("(a0)")  # no work rows: counted by ledger rows
+                    runs[label].append(await scenario(conn, label, n, start, ns, by_ledger))
                 except TimeoutError:
                     print(f"  {label}: timed out after {ns.timeout:g}s; skipped")
     finally:
