@@ -217,6 +217,9 @@ def reattempt(
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_RETRY_FIELDS = frozenset({"attempt", "version_waits", "not_before"})  # what a worker adds to retry
+
+
 def without_retry_state(raw: bytes) -> bytes:
     """The record as if never retried (no `attempt`, `version_waits` or `not_before`), for a
     redrive: it runs now with its whole retry budget. Bytes that are no JSON object (a dead
@@ -225,9 +228,9 @@ def without_retry_state(raw: bytes) -> bytes:
         data = json.loads(raw)
     except ValueError:
         return raw
-    if not isinstance(data, dict) or not {"attempt", "version_waits", "not_before"} & data.keys():
+    if not isinstance(data, dict) or not _RETRY_FIELDS & data.keys():
         return raw
-    for field_name in ("attempt", "version_waits", "not_before"):
+    for field_name in _RETRY_FIELDS:
         data.pop(field_name, None)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 

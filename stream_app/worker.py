@@ -14,6 +14,7 @@ import httpx
 from stream_app.consumers import build_app
 from stream_app.db import make_engine, make_session_factory
 from stream_app.ops.kafka_admin import TopicsMissing, missing_topics
+from stream_app.ops.topics import all_topics
 from stream_app.pipeline.context import Handler
 from stream_app.pipeline.dispatch import OrderedDispatcher
 from stream_app.pipeline.failures import is_infrastructure_down
@@ -22,7 +23,6 @@ from stream_app.pipeline.publisher import KafkaPublisher
 from stream_app.pipeline.relay import OutboxRelay
 from stream_app.settings import Settings
 from stream_app.storage import open_storage
-from stream_app.tasks import dlq_topic_for, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ class Worker:
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
         # Made by each start attempt: a Kafka client whose start failed is not started again.
         self.publisher: KafkaPublisher | None = None
-        self.relay: OutboxRelay | None = None
         self.stop_requested = asyncio.Event()
         self._closing = asyncio.Event()
         self._consumers: list[_Consumer] = []
@@ -69,8 +68,7 @@ class Worker:
 
     def topics(self) -> list[str]:
         """The topics this worker needs: each task's topic and its dead-letter topic."""
-        prefix = self.settings.topic_prefix
-        return [t for task in self.handlers for t in (topic_for(task, prefix), dlq_topic_for(task, prefix))]
+        return all_topics(self.settings.topic_prefix, self.handlers)
 
     def _consumer(self, task: str, handler: Handler, publisher: KafkaPublisher, relay: OutboxRelay) -> _Consumer:
         processor = RecordProcessor(
@@ -140,7 +138,7 @@ class Worker:
         if missing:  # faust would sit idle until its next metadata refresh, then start silently
             raise TopicsMissing(missing)
         self.publisher = publisher = KafkaPublisher(self.settings.kafka_bootstrap)
-        self.relay = relay = OutboxRelay(self.sessions, publisher, interval=self.settings.relay_interval_seconds)
+        relay = OutboxRelay(self.sessions, publisher, interval=self.settings.relay_interval_seconds)
         await publisher.start()
         self._consumers = [self._consumer(task, handler, publisher, relay) for task, handler in self.handlers.items()]
         for consumer in self._consumers:

@@ -5,9 +5,9 @@ branches, not a method) costs 8 bytes, any other line about 30 bytes plus one st
 its missing branches. So a report's parsed form stays a fraction of its XML or JSON size.
 `Coverage` objects are made again only when the lines are read.
 
-A table is built from a mapping of lines (`from_mapping`), from arrays a C scanner filled
-(`from_arrays`, no object per line at all) or from plain lines in arrays plus a few others
-(`from_parts`). It reads like a mapping: `len()`, `table[n]`, `get`, `keys`, `items`, `dict(table)`.
+A table is built from a mapping of lines (`from_mapping`) or from arrays a C scanner filled
+(`from_arrays`, no object per line at all). It reads like a mapping: `len()`, `table[n]`,
+`get`, `keys`, `items`, `dict(table)`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Final
 
 from stream_app.coverage.linecov import MAX_HITS, Branches, Coverage, hits, merge
@@ -82,18 +82,6 @@ class LineTable:
         counts = {len(table._xlines), len(table._xhits), len(table._covered), len(table._total), len(table._flags)}
         if len(table._lines) != len(table._hits) or len(counts | {len(table._missing)}) != 1:
             raise ValueError("LineTable.from_arrays: arrays of different lengths")
-        return table
-
-    @classmethod
-    def from_parts(cls, lines: Iterable[int], hits: Iterable[int], others: Mapping[int, Coverage]) -> LineTable:
-        """Plain lines (sorted, in 1..MAX_LINE, hits in 0..2**32-1) given as numbers, and the
-        other lines, none of them among the plain ones."""
-        table = cls()
-        table._lines.extend(lines)
-        table._hits.extend(hits)
-        for number in sorted(others):
-            if 0 < number <= MAX_LINE:
-                table._append(number, others[number])
         return table
 
     def _append(self, number: int, cov: Coverage) -> None:

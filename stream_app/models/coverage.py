@@ -140,7 +140,7 @@ class Upload(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id"))
     external_id: Mapped[str] = mapped_column(Text)
-    storage_path: Mapped[str] = mapped_column(Text)
+    storage_path: Mapped[str] = mapped_column(Text, index=True)  # raw-upload deletes look up shared paths
     state: Mapped[str] = mapped_column(Text, default="uploaded")
     error_code: Mapped[str | None] = mapped_column(Text)
     error_params: Mapped[Any | None] = mapped_column(JSONB)

@@ -57,15 +57,17 @@ class OutboxRelay:
             if not rows:
                 return 0
             errors = await self._publisher.publish_each([(r.topic, r.key, r.value) for r in rows])
-            sent = [r.id for r, error in zip(rows, errors, strict=True) if error is None]
-            if sent:
-                await session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(sent)))
+            sent: list[int] = []
             passing: Exception | None = None
             for row, error in zip(rows, errors, strict=True):
-                if isinstance(error, UNPUBLISHABLE):
+                if error is None:
+                    sent.append(row.id)
+                elif isinstance(error, UNPUBLISHABLE):
                     await self._set_aside(session, row.id, row.topic, error)
-                elif error is not None and passing is None:
+                elif passing is None:
                     passing = error
+            if sent:
+                await session.execute(delete(OutboxRecord).where(OutboxRecord.id.in_(sent)))
         if passing is not None:
             raise passing
         return len(rows)

@@ -24,7 +24,7 @@ from sqlalchemy import ARRAY, CursorResult, Delete, Text, Update, bindparam, del
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stream_app.models import Branch, Commit, CommitNotification, Pull, Upload
-from stream_app.services.upload_paths import raw_upload_path_or_none, raw_upload_repoid
+from stream_app.services.upload_paths import is_plain_key, raw_upload_repoid
 from stream_app.storage import ArchiveStorage
 from stream_app.storage.paths import repo_prefix
 
@@ -78,7 +78,7 @@ async def _delete_uploads(session: AsyncSession, repoids: Sequence[int]) -> list
 
 def _may_be_own(repoid: int, path: str) -> bool:
     """Nothing in the path itself says the raw upload is another repo's."""
-    if raw_upload_path_or_none(path) is None or path.startswith("repos/"):
+    if not is_plain_key(path) or path.startswith("repos/"):
         return False
     owner = raw_upload_repoid(path)
     return owner is None or owner == repoid
@@ -92,11 +92,11 @@ async def _own_raw_uploads(session: AsyncSession, upload_paths: Sequence[tuple[i
     # repo's, so that file is that repo's too. One array parameter, however many paths.
     named = select(Upload.storage_path).where(Upload.storage_path == func.any(bindparam("p", candidates, ARRAY(Text))))
     shared = set((await session.scalars(named)).all()) if candidates else set()
-    own = [path for path in candidates if path not in shared]
+    own = set(candidates) - shared
     kept = {path for repoid, path in upload_paths if path not in own and not path.startswith(repo_prefix(repoid))}
     if kept:
         log.warning("kept %d raw uploads that may be another repo's, e.g. %r", len(kept), min(kept))
-    return own
+    return sorted(own)
 
 
 async def _delete_files(

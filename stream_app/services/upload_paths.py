@@ -35,7 +35,9 @@ _RAW_UPLOAD_OWNER = re.compile(r"v4/raw/(?:[0-9]{4}-[0-9]{2}-[0-9]{2}/)?([1-9][0
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _is_plain_key(path: str) -> bool:
+def is_plain_key(path: str) -> bool:
+    """A relative key of '/'-separated segments, none empty, '.' or '..', with no backslash or
+    control character: one that names the same file on every storage."""
     segments = path.split("/")
     return "\\" not in path and not _CONTROL.search(path) and not any(s in ("", ".", "..") for s in segments)
 
@@ -44,21 +46,16 @@ def raw_upload_path(path: str) -> str:
     """`path` when it is a plain relative key ('/'-separated segments, none empty, '.' or '..',
     no backslash or control character); raises InvalidStoragePath otherwise (as storage does for
     a path leaving its root: `..` inside the root still reaches another repo's files)."""
-    if not _is_plain_key(path):
+    if not is_plain_key(path):
         raise InvalidStoragePath(f"invalid storage path {path[:200]!r}")
     return path
-
-
-def raw_upload_path_or_none(path: str) -> str | None:
-    """`raw_upload_path(path)`, or None where it raises."""
-    return path if _is_plain_key(path) else None
 
 
 def raw_upload_repoid(path: str) -> int | None:
     """The repo a raw upload belongs to by the web app's layout, `v4/raw/[{date}/]{repoid}/...`;
     None for a path outside that layout or one `raw_upload_path` refuses."""
     match = _RAW_UPLOAD_OWNER.match(path)
-    return int(match.group(1)) if match and _is_plain_key(path) else None
+    return int(match.group(1)) if match and is_plain_key(path) else None
 
 
 def commit_uploads_prefix(repoid: int, commitid: str) -> str:

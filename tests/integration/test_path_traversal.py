@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from stream_app.services.owners import delete_owner
 from stream_app.services.repos import flush_repo
@@ -24,6 +24,7 @@ from stream_app.storage.paths import commit_report_path
 from tests.factories import SeededRepo, create_commit, create_owner, create_repo, create_upload, seed_repo_coverage
 from tests.support.uploads import (
     Seeded,
+    Sessions,
     fixture,
     item,
     offline,
@@ -37,8 +38,6 @@ from tests.support.uploads import (
 )
 
 pytestmark = pytest.mark.db
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 async def unchecked_schedule(task: str, key: str | None = None, **args: object) -> str:

@@ -22,7 +22,7 @@ import pytest
 from stream_app.coverage import Report, ReportError, dump_partial, load_partial, parse_upload
 from stream_app.coverage.linecov import Coverage
 from stream_app.coverage.linetable import MAX_LINE, LineTable
-from stream_app.coverage.parsers import base, gcov, golang, lcov, native, parse_report
+from stream_app.coverage.parsers import base, gcov, golang, lcov, native, parse_report, simplecov
 from stream_app.coverage.parsers.base import FileTable
 from tests.unit.coverage.support import FIXTURES, pure_python
 
@@ -35,9 +35,11 @@ def test_the_c_scanner_is_built_and_used() -> None:
 
     assert native.scanner is _linescan
     go = b"mode: set\na.go:1.1,2.3 1 1\n"
-    assert all(isinstance(f, FileTable) for f in golang.parse(io.BytesIO(go)))
-    assert all(isinstance(f, FileTable) for f in lcov.parse(io.BytesIO(b"SF:a\nDA:1,1\nend_of_record\n")))
-    assert all(isinstance(f, FileTable) for f in gcov.parse(io.BytesIO(b"-:0:Source:a\n1:1:x\n")))
+    [go_file] = golang.parse(io.BytesIO(go))
+    [lcov_file] = lcov.parse(io.BytesIO(b"SF:a\nDA:1,1\nend_of_record\n"))
+    [gcov_file] = gcov.parse(io.BytesIO(b"-:0:Source:a\n1:1:x\n"))
+    [simplecov_file] = simplecov.parse({"RSpec": {"coverage": {"a.rb": {"lines": [1, None, 0]}}}})
+    assert all(isinstance(f, FileTable) for f in (go_file, lcov_file, gcov_file, simplecov_file))
 
 
 def _table(lines: dict[int, Coverage] | LineTable) -> LineTable:
@@ -203,9 +205,11 @@ def test_the_c_path_is_taken_for_regular_reports() -> None:
     files = list(lcov.parse(io.BytesIO(records)))
     assert len(files) == 5 and all(isinstance(f, FileTable) for f in files)
     overlapping = (FIXTURES / "go/coverage.out").read_bytes()  # blocks share lines: branches named by block
-    assert all(isinstance(f, FileTable) for f in golang.parse(io.BytesIO(overlapping)))
+    files = list(golang.parse(io.BytesIO(overlapping)))
+    assert files and all(isinstance(f, FileTable) for f in files)
     gcov_text = b"-:0:Source:a.c\n" + b"".join(b"%9d:%5d:x\nbranch 0 taken 1\n" % (n % 3, n) for n in range(1, 999))
-    assert all(isinstance(f, FileTable) for f in gcov.parse(io.BytesIO(gcov_text)))
+    [gcov_file] = gcov.parse(io.BytesIO(gcov_text))
+    assert isinstance(gcov_file, FileTable)
 
 
 # --- fixtures of real tools, and the whole upload -----------------------------------------
