@@ -17,9 +17,18 @@ from typing import Final
 from stream_app.coverage.bundle import open_view
 from stream_app.coverage.linecov import Coverage, hits, merge
 from stream_app.coverage.parsers import cobertura
-from stream_app.coverage.parsers.base import PLAIN, PLAIN_OF_TEXT, SHARED_LIMIT, FileCoverage, SharedLines
+from stream_app.coverage.parsers.base import PLAIN_OF_TEXT, SHARED_LIMIT, FileCoverage, SharedLines
 from stream_app.coverage.parsers.cobertura import branch_line, line_coverage
-from stream_app.coverage.parsers.xmlbulk import Irregular, Round, each_line, elements, last_child, read_in_bulk, values
+from stream_app.coverage.parsers.xmlbulk import (
+    Irregular,
+    Round,
+    each_line,
+    elements,
+    last_child,
+    plain_lines,
+    read_in_bulk,
+    values,
+)
 from stream_app.coverage.parsers.xmlsafe import Element
 
 _TAGS: Final = ("class", "lines", "method", "package")
@@ -32,19 +41,8 @@ _FEW: Final = 8  # a method holder with fewer lines is read line by line (cheape
 
 
 def _plain_batch(numbers: list[str], counts: list[str]) -> dict[int, Coverage] | None:
-    """The lines of a batch as cobertura reads them one by one, when that is order-free:
-    numbers and hits that int() takes, each number once and above 0."""
-    coverages = list(map(PLAIN_OF_TEXT.get, counts))  # the usual hits without int()
-    try:
-        lines = list(map(int, numbers))
-        if not all(coverages):  # a hits text not in PLAIN_OF_TEXT (not `None in`: that calls __eq__)
-            coverages = [PLAIN[n] if 0 <= n < len(PLAIN) else hits(n) for n in map(int, counts)]
-    except ValueError:
-        return None
-    if min(lines) <= 0:
-        return None
-    table: dict[int, Coverage] = dict(zip(lines, coverages, strict=True))  # type: ignore[arg-type]
-    return table if len(table) == len(lines) else None
+    """The lines of a batch as cobertura reads them one by one, when that is order-free."""
+    return plain_lines(numbers, counts, PLAIN_OF_TEXT, hits)
 
 
 class _Reader:

@@ -21,7 +21,15 @@ from stream_app.coverage.linecov import Coverage, merge
 from stream_app.coverage.parsers import jacoco
 from stream_app.coverage.parsers.base import PLAIN, FileCoverage, SharedLines
 from stream_app.coverage.parsers.jacoco import MethodLines, line_coverage, package_name
-from stream_app.coverage.parsers.xmlbulk import Irregular, Round, each_line, last_child, read_in_bulk, values
+from stream_app.coverage.parsers.xmlbulk import (
+    Irregular,
+    Round,
+    each_line,
+    last_child,
+    plain_lines,
+    read_in_bulk,
+    values,
+)
 from stream_app.coverage.parsers.xmlsafe import Element
 
 _TAGS: Final = ("package", "method", "sourcefile")
@@ -30,19 +38,9 @@ _HIT_OF_TEXT: Final = {str(n): PLAIN[n > 0] for n in range(256)}  # covered inst
 
 
 def _plain_batch(numbers: list[str], covered: list[str]) -> dict[int, Coverage] | None:
-    """The batch's lines without their branches, when reading them is order-free: numbers that
-    int() takes, each once and above 0; None otherwise."""
-    coverages = list(map(_HIT_OF_TEXT.get, covered))
-    try:
-        lines = list(map(int, numbers))
-        if not all(coverages):  # a count not in _HIT_OF_TEXT (not `None in`: that calls __eq__)
-            coverages = [PLAIN[n > 0] for n in map(int, covered)]
-    except ValueError:
-        return None
-    if min(lines) <= 0:
-        return None
-    table: dict[int, Coverage] = dict(zip(lines, coverages, strict=True))  # type: ignore[arg-type]
-    return table if len(table) == len(lines) else None
+    """The batch's lines without their branches (a line ran when it covered any instruction),
+    when reading them is order-free."""
+    return plain_lines(numbers, covered, _HIT_OF_TEXT, lambda n: PLAIN[n > 0])
 
 
 class _Reader:

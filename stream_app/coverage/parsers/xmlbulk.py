@@ -16,15 +16,36 @@ the bulk reader already handed out are skipped, so callers see the per-line read
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from typing import IO, Final, Protocol
 
 from lxml import etree
 
 from stream_app.coverage.errors import CORRUPT_REPORT, ReportError
+from stream_app.coverage.linecov import Coverage
 from stream_app.coverage.parsers.base import FileCoverage
 from stream_app.coverage.parsers.xmlsafe import HEAD_SIZE, SAFE_PARSER, Element, check_docinfo, release, root_start
+
+
+def plain_lines(
+    numbers: list[str], texts: list[str], known: Mapping[str, Coverage], of_count: Callable[[int], Coverage]
+) -> dict[int, Coverage] | None:
+    """Line -> coverage of a batch (one or more lines) read as the per-line readers would, when
+    that is order-free: numbers that int() takes, each once and above 0; None otherwise. A count
+    text in `known` needs no int(); any other goes through `of_count(int(text))`."""
+    coverages = list(map(known.get, texts))
+    try:
+        lines = list(map(int, numbers))
+        if not all(coverages):  # a text not in `known` (not `None in`: that calls __eq__)
+            coverages = list(map(of_count, map(int, texts)))
+    except ValueError:
+        return None
+    if min(lines) <= 0:
+        return None
+    table: dict[int, Coverage] = dict(zip(lines, coverages, strict=True))  # type: ignore[arg-type]
+    return table if len(table) == len(lines) else None
+
 
 CHUNK_SIZE: Final = 64 * 1024  # fed to libxml2 at a time: the tree holds about this much (and stays in cache)
 _LINES_IN_TREE: Final = etree.XPath("count(//line)")
